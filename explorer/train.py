@@ -105,7 +105,7 @@ def fit(model, train_x: torch.Tensor, val_x: torch.Tensor, config: TrainConfig,
                 kept = (f"the last good checkpoint (epoch {state['epoch']}) is kept at {checkpoint}"
                         if checkpoint is not None and state["epoch"] > 0 else "no checkpoint was written yet")
                 raise TrainingError(
-                    f"the training loss became {float(loss)} at epoch {epoch} (batch {b + 1}); "
+                    f"the training loss became {float(loss.detach())} at epoch {epoch} (batch {b + 1}); "
                     f"training stopped and {kept}. A lower learning rate (--lr) may help."
                 )
             optimizer.zero_grad(set_to_none=True)
