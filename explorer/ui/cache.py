@@ -1,0 +1,54 @@
+"""Streamlit caches: models and projections shared read-only by every session.
+
+Never call ``.train()`` or ``.to()`` on a cached model: all sessions use the same object.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import streamlit as st
+
+from explorer.bundle import Bundle, load_bundle
+from explorer.projection import Projection, cached_only, cached_projection
+
+
+def stamp(path: Path) -> int:
+    """Changes whenever the bundle is rewritten, so caches never serve a replaced model."""
+    return sum((path / f).stat().st_mtime_ns for f in ("bundle.json", "weights.safetensors"))
+
+
+@st.cache_resource(max_entries=4, show_spinner="Loading the model…")
+def bundle(path: str, stamp: int) -> Bundle:
+    b = load_bundle(path)
+    b.images  # read the images once, here, rather than on a user's first click
+    return b
+
+
+@st.cache_resource(max_entries=16, show_spinner=False)
+def projection(path: str, stamp: int, method: str, seed: int, params: tuple, _progress=None) -> Projection:
+    """A projection from the disk cache, or computed (with ``_progress``) and cached on disk."""
+    b = bundle(path, stamp)
+    return cached_projection(Path(path), b.mu, method, seed=seed, progress=_progress, **dict(params))
+
+
+def projection_ready(path: str, stamp_: int, method: str, seed: int, params: tuple) -> bool:
+    """True when the projection can be shown without a wait (on disk already, or instant)."""
+    if method in ("pca", "dims"):
+        return True
+    b = bundle(path, stamp_)
+    return cached_only(Path(path), b.mu, method, seed=seed, **dict(params)) is not None
+
+
+@st.cache_resource(max_entries=4, show_spinner=False)
+def neighbours(path: str, stamp: int):
+    """A nearest-neighbour index over the bundle's latent means."""
+    from sklearn.neighbors import NearestNeighbors
+
+    return NearestNeighbors(n_neighbors=9).fit(bundle(path, stamp).mu)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def decode(path: str, stamp_: int, codes: np.ndarray) -> np.ndarray:
+    return bundle(path, stamp_).decode(codes)

@@ -1,0 +1,131 @@
+"""The latent map: click a point to see it; latent sliders below."""
+
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+
+from explorer import export
+from explorer.figures import add_marker, add_path, map_figure
+from explorer.paths import loop_path
+from explorer.ui import cache, state
+from explorer.ui.components import chart_config, kl_per_dimension, picked_panel, show_grid
+from explorer.ui.view import MAX_POINTS, View
+
+
+def projection_or_prompt(view: View):
+    """The view's projection; if it needs computing, a button that computes it with a progress bar."""
+    proj = view.projection()
+    if proj is not None:
+        return proj
+    n = len(view.bundle.mu)
+    st.info(f"The {view.method_label} map of this bundle ({n:,} codes) has not been computed yet. "
+            "It is computed once and kept beside the bundle, so it opens at once next time.")
+    if st.button(f"Compute the {view.method_label} map", type="primary", key="compute_map"):
+        bar = st.progress(0.0, text="starting…")
+        proj = view.projection(compute=True, progress=lambda f, msg: bar.progress(f, text=msg))
+        bar.empty()
+        return proj
+    return None
+
+
+def shown_points(view: View) -> tuple[np.ndarray, bool]:
+    """Indices drawn on the map: all visible ones, or a fixed random subsample above MAX_POINTS."""
+    idx = view.visible()
+    if len(idx) <= MAX_POINTS:
+        return idx, False
+    rng = np.random.default_rng(0)
+    return np.sort(rng.choice(idx, MAX_POINTS, replace=False)), True
+
+
+def build_map(view: View, proj, height: int = 640):
+    b = view.bundle
+    idx, sub = shown_points(view)
+    xy = proj.embedding
+    colour = view.colour
+    values = b.mu[idx, int(colour[1:])] if colour.startswith("z") else None
+    fig = map_figure(xy[idx], idx, b.labels[idx], b.class_names, b.ids[idx],
+                     colour="class" if colour == "class" else "split" if colour == "split" else "value",
+                     values=values, value_name=colour, split=b.split[idx],
+                     density_xy=xy[view.visible()] if sub else None, height=height,
+                     title=f"{view.method_label} of the latent means · {b.name}"
+                           + (f" · {len(idx):,} of {len(view.visible()):,} points drawn" if sub else ""),
+                     axis_names=(f"z{dict(view.params)['x']}", f"z{dict(view.params)['y']}") if view.method == "dims"
+                     else ("", ""), marker_size=6 if len(idx) < 5000 else 4)
+    return fig
+
+
+def on_map_select(view: View):
+    def callback():
+        sel = st.session_state.get(state.MAP_SELECT)
+        points = (sel or {}).get("selection", {}).get("points", [])
+        if points:
+            cd = points[0].get("customdata")
+            idx = int(cd[0] if isinstance(cd, (list, tuple)) else cd)
+            state.pick(idx, "map", code=view.bundle.mu[idx])
+    return callback
+
+
+def sliders_ui(view: View) -> None:
+    """One slider per latent dimension, most active first; the decoded image follows them."""
+    b = view.bundle
+    model = b.model
+    kl = kl_per_dimension(view)
+    order = np.argsort(-kl)
+    centre = model.prior_mean.numpy()
+    spread = model.prior_std.numpy()
+    for d in range(model.latent_dim):
+        st.session_state.setdefault(f"{state.SLIDER_PREFIX}{d}", float(round(float(centre[d]), 3)))
+    left, right = st.columns([3, 1], gap="large")
+    with left:
+        kl_name = "KL" if "logvar" in b.latents else "var"
+        cols = st.columns(4)
+        for j, d in enumerate(order):
+            lo, hi = float(centre[d] - 4 * spread[d]), float(centre[d] + 4 * spread[d])
+            key = f"{state.SLIDER_PREFIX}{d}"
+            st.session_state[key] = float(np.clip(st.session_state[key], lo, hi))
+            cols[j % 4].slider(f"z{d} · {kl_name} {kl[d]:.2f}", lo, hi, step=(hi - lo) / 200, key=key,
+                               format="%.2f")
+    z = np.array([st.session_state[f"{state.SLIDER_PREFIX}{d}"] for d in range(model.latent_dim)], np.float32)
+    with right:
+        img = cache.decode(str(view.path), view.stamp, z[None])
+        show_grid(img, 1, view, caption="decoded from the sliders")
+        c1, c2 = st.columns(2)
+        picked = st.session_state.get(state.PICKED)
+        if c1.button("Reset", key="sliders_reset", width="stretch",
+                     help="Back to the picked image's code (or the prior's centre)"):
+            state.set_sliders(b.mu[picked] if picked is not None else centre)
+            st.rerun(scope="fragment")
+        c2.download_button("PNG", export.png_bytes(export.to_rgb_uint8(img, 8)[0], {"bundle": b.name,
+                           "code": ",".join(f"{v:.4f}" for v in z)}), file_name=f"{b.name}_slider_decode.png",
+                           mime="image/png", key="dl_slider", width="stretch")
+
+
+def page(view: View) -> None:
+    proj = projection_or_prompt(view)
+    if proj is None:
+        return
+    b = view.bundle
+    left, right = st.columns([3, 2], gap="medium")
+    with left:
+        fig = build_map(view, proj, height=720 if view.present else 640)
+        keys = st.session_state[state.PATH_KEYS]
+        if len(keys) >= 2 and st.toggle("Show the path on the map", value=True, key="map_show_path"):
+            frames, _, _ = loop_path(b.mu[keys], 20, st.session_state[state.PATH_METHOD],
+                                     st.session_state[state.PATH_CLOSED])
+            add_path(fig, proj.place(frames), proj.embedding[keys])
+        picked = st.session_state.get(state.PICKED)
+        if picked is not None and st.session_state.get(state.PICK_SOURCE) != "map":
+            add_marker(fig, proj.embedding[picked], "picked image")
+        st.plotly_chart(fig, key=state.MAP_SELECT, on_select=on_map_select(view), selection_mode=("points",),
+                        config=chart_config(f"{view.key}_map"))
+        xy = proj.embedding
+        st.download_button(
+            "Map data (CSV)", export.map_csv(b.ids, b.ids, np.asarray(b.class_names)[b.labels], b.split, xy, b.mu),
+            file_name=f"{view.key}_map.csv", mime="text/csv", key="dl_csv")
+    with right:
+        picked_panel(view)
+    st.subheader("Latent sliders")
+    st.caption("Move a dimension and watch the decoded image; dimensions are ordered by their mean KL to the prior, "
+               "the active ones first. The sliders start at the picked image's code.")
+    st.fragment(sliders_ui)(view)

@@ -1,0 +1,56 @@
+"""Every per-session key the app keeps in ``st.session_state``, with its default.
+
+Each browser session has its own state; the model and projections are shared read-only through
+the caches in :mod:`explorer.ui.cache`.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+BUNDLE = "bundle"            # bundle folder name inside the models folder
+METHOD = "method"            # projection method key (pca, tsne, umap, dims)
+PICKED = "picked"            # dataset index of the picked image, or None
+PICK_SOURCE = "pick_source"  # "map" when the pick came from a click on the map
+PATH_KEYS = "path_keys"      # dataset indices of the path's key images, in order
+PATH_CLOSED = "path_closed"
+PATH_FPS = "path_fps"
+PATH_METHOD = "path_method"
+FRAME = "frame"              # the scrubber's frame index
+SAMPLE_SEED = "sample_seed"
+PRESENT = "present"          # presentation look: large images, little text
+MAP_SELECT = "map_select"    # the map chart's widget key
+SLIDER_PREFIX = "z_"         # latent slider keys: z_0, z_1, ...
+QUERY_LOADED = "query_loaded"
+
+DEFAULTS = {
+    PICKED: None, PICK_SOURCE: None, PATH_KEYS: [], PATH_CLOSED: True, PATH_FPS: 100, PATH_METHOD: "linear",
+    FRAME: 0, SAMPLE_SEED: 0, PRESENT: False,
+}
+
+
+def init() -> None:
+    for key, value in DEFAULTS.items():
+        if key not in st.session_state:
+            st.session_state[key] = list(value) if isinstance(value, list) else value
+
+
+def pick(index: int | None, source: str = "app", code=None) -> None:
+    """Make ``index`` the picked image and move the latent sliders to its code."""
+    st.session_state[PICKED] = None if index is None else int(index)
+    st.session_state[PICK_SOURCE] = source
+    if code is not None:
+        set_sliders(code)
+
+
+def set_sliders(code) -> None:
+    for d, v in enumerate(code):
+        st.session_state[f"{SLIDER_PREFIX}{d}"] = float(round(float(v), 3))
+
+
+def reset_for_bundle() -> None:
+    """A different bundle: forget picks, paths and slider positions that belong to the old one."""
+    for key in (PICKED, PICK_SOURCE, PATH_KEYS, FRAME):
+        st.session_state[key] = list(DEFAULTS[key]) if isinstance(DEFAULTS[key], list) else DEFAULTS[key]
+    for key in [k for k in st.session_state if str(k).startswith(SLIDER_PREFIX)]:
+        del st.session_state[key]
