@@ -26,11 +26,20 @@ def bundle(path: str, stamp: int) -> Bundle:
     return b
 
 
-@st.cache_resource(max_entries=16, show_spinner=False)
-def projection(path: str, stamp: int, method: str, seed: int, params: tuple, _progress=None) -> Projection:
-    """A projection from the disk cache, or computed (with ``_progress``) and cached on disk."""
+@st.cache_resource(max_entries=16, show_spinner="Computing the map…")
+def projection(path: str, stamp: int, method: str, seed: int, params: tuple) -> Projection:
+    """A projection from the disk cache beside the bundle (computed and stored there if missing)."""
     b = bundle(path, stamp)
-    return cached_projection(Path(path), b.mu, method, seed=seed, progress=_progress, **dict(params))
+    return cached_projection(Path(path), b.mu, method, seed=seed, **dict(params))
+
+
+def compute_projection(path: str, stamp_: int, method: str, seed: int, params: tuple, progress) -> Projection:
+    """Compute a projection with a progress callback, store it on disk, then serve it from the cache."""
+    b = bundle(path, stamp_)
+    fresh = cached_projection(Path(path), b.mu, method, seed=seed, progress=progress, **dict(params))
+    if cached_only(Path(path), b.mu, method, seed=seed, **dict(params)) is None:
+        return fresh  # a read-only bundle folder: nothing to share through the disk cache
+    return projection(path, stamp_, method, seed, params)
 
 
 def projection_ready(path: str, stamp_: int, method: str, seed: int, params: tuple) -> bool:

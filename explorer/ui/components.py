@@ -26,7 +26,7 @@ def show_grid(images: np.ndarray, ncols: int, view: View, caption: str | None = 
     """Show images as one nearest-neighbour upscaled grid (crisp pixels); return its PNG."""
     png = grid_png(images, ncols, view.image_scale(images.shape[-1]),
                    meta={"bundle": view.bundle.name, "projection": view.method, "seed": str(view.seed)})
-    st.image(png, caption=caption, width=width)
+    st.image(png, caption=caption, width=width, output_format="PNG")
     return png
 
 

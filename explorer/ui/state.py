@@ -21,7 +21,9 @@ SAMPLE_SEED = "sample_seed"
 PRESENT = "present"          # presentation look: large images, little text
 MAP_SELECT = "map_select"    # the map chart's widget key
 SLIDER_PREFIX = "z_"         # latent slider keys: z_0, z_1, ...
+SLIDERS_FOR = "sliders_for"  # the pick the sliders were last moved to
 QUERY_LOADED = "query_loaded"
+VIEW = "_view"               # the sidebar's View of this run, read by the page scripts
 
 DEFAULTS = {
     PICKED: None, PICK_SOURCE: None, PATH_KEYS: [], PATH_CLOSED: True, PATH_FPS: 100, PATH_METHOD: "linear",
@@ -35,12 +37,10 @@ def init() -> None:
             st.session_state[key] = list(value) if isinstance(value, list) else value
 
 
-def pick(index: int | None, source: str = "app", code=None) -> None:
-    """Make ``index`` the picked image and move the latent sliders to its code."""
+def pick(index: int | None, source: str = "app") -> None:
+    """Make ``index`` the picked image (the latent sliders follow it on the next run)."""
     st.session_state[PICKED] = None if index is None else int(index)
     st.session_state[PICK_SOURCE] = source
-    if code is not None:
-        set_sliders(code)
 
 
 def set_sliders(code) -> None:
@@ -50,6 +50,7 @@ def set_sliders(code) -> None:
 
 def reset_for_bundle() -> None:
     """A different bundle: forget picks, paths and slider positions that belong to the old one."""
+    st.session_state.pop(SLIDERS_FOR, None)
     for key in (PICKED, PICK_SOURCE, PATH_KEYS, FRAME):
         st.session_state[key] = list(DEFAULTS[key]) if isinstance(DEFAULTS[key], list) else DEFAULTS[key]
     for key in [k for k in st.session_state if str(k).startswith(SLIDER_PREFIX)]:

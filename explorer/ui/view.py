@@ -56,8 +56,10 @@ class View:
         """The map, or None when it would need a computation the user has not asked for."""
         if self._projection is None:
             args = (str(self.path), self.stamp, self.method, self.seed, self.params)
-            if compute or cache.projection_ready(*args):
-                self._projection = cache.projection(*args, _progress=progress)
+            if compute:
+                self._projection = cache.compute_projection(*args, progress=progress)
+            elif cache.projection_ready(*args):
+                self._projection = cache.projection(*args)
         return self._projection
 
     def image_scale(self, side: int) -> int:
@@ -125,5 +127,12 @@ def view_ui(models_dir: Path) -> View | None:
                                     key="f_splits")
     present = st.sidebar.toggle("Presentation look", key=state.PRESENT,
                                 help="Large images and less text, for demos and screenshots.")
-    return View(models_dir, path, stamp, b, method, tuple(sorted(params.items())), seed, colour,
+    view = View(models_dir, path, stamp, b, method, tuple(sorted(params.items())), seed, colour,
                 splits, classes, present)
+    st.session_state[state.VIEW] = view
+    return view
+
+
+def current_view() -> View:
+    """The view the sidebar drew in this run (pages are run after it)."""
+    return st.session_state[state.VIEW]

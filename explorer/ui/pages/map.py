@@ -62,7 +62,7 @@ def on_map_select(view: View):
         if points:
             cd = points[0].get("customdata")
             idx = int(cd[0] if isinstance(cd, (list, tuple)) else cd)
-            state.pick(idx, "map", code=view.bundle.mu[idx])
+            state.pick(idx, "map")
     return callback
 
 
@@ -74,8 +74,10 @@ def sliders_ui(view: View) -> None:
     order = np.argsort(-kl)
     centre = model.prior_mean.numpy()
     spread = model.prior_std.numpy()
-    for d in range(model.latent_dim):
-        st.session_state.setdefault(f"{state.SLIDER_PREFIX}{d}", float(round(float(centre[d]), 3)))
+    picked = st.session_state.get(state.PICKED)
+    if st.session_state.get(state.SLIDERS_FOR, -1) != picked or f"{state.SLIDER_PREFIX}0" not in st.session_state:
+        state.set_sliders(b.mu[picked] if picked is not None else centre)  # start at the picked image's code
+        st.session_state[state.SLIDERS_FOR] = picked
     left, right = st.columns([3, 1], gap="large")
     with left:
         kl_name = "KL" if "logvar" in b.latents else "var"
@@ -91,11 +93,9 @@ def sliders_ui(view: View) -> None:
         img = cache.decode(str(view.path), view.stamp, z[None])
         show_grid(img, 1, view, caption="decoded from the sliders")
         c1, c2 = st.columns(2)
-        picked = st.session_state.get(state.PICKED)
-        if c1.button("Reset", key="sliders_reset", width="stretch",
-                     help="Back to the picked image's code (or the prior's centre)"):
-            state.set_sliders(b.mu[picked] if picked is not None else centre)
-            st.rerun(scope="fragment")
+        c1.button("Reset", key="sliders_reset", width="stretch", on_click=state.set_sliders,
+                  args=(b.mu[picked] if picked is not None else centre,),
+                  help="Back to the picked image's code (or the centre of the prior)")
         c2.download_button("PNG", export.png_bytes(export.to_rgb_uint8(img, 8)[0], {"bundle": b.name,
                            "code": ",".join(f"{v:.4f}" for v in z)}), file_name=f"{b.name}_slider_decode.png",
                            mime="image/png", key="dl_slider", width="stretch")
@@ -129,3 +129,9 @@ def page(view: View) -> None:
     st.caption("Move a dimension and watch the decoded image; dimensions are ordered by their mean KL to the prior, "
                "the active ones first. The sliders start at the picked image's code.")
     st.fragment(sliders_ui)(view)
+
+
+if __name__ == "__main__":  # st.navigation runs this file as the page script
+    from explorer.ui.view import current_view
+
+    page(current_view())

@@ -75,7 +75,7 @@ def keys_ui(view: View) -> None:
                    "“Add to path”.")
     for i, k in enumerate(keys):
         c0, c1, c2, c3, c4 = st.columns([1, 4, 1, 1, 1], vertical_alignment="center")
-        c0.image(export.to_rgb_uint8(b.images[k:k + 1], 2)[0])
+        c0.image(export.to_rgb_uint8(b.images[k:k + 1], 2)[0], output_format="PNG")
         c1.markdown(f"**{i + 1}.** `{b.ids[k]}` · {b.class_names[b.labels[k]]} · {SPLIT_NAMES[b.split[k]]}")
         c2.button("↑", key=f"up_{i}", on_click=_move, args=(i, -1), disabled=i == 0, help="Move up")
         c3.button("↓", key=f"down_{i}", on_click=_move, args=(i, 1), disabled=i == len(keys) - 1, help="Move down")
@@ -95,7 +95,8 @@ def scrubber_ui(view: View, lp: LatentPath, frames_img: np.ndarray, frames_z: np
     seg = f // lp.frames_per_segment + 1
     c1, c2 = st.columns([1, 2])
     with c1:
-        st.image(frames_img[f], caption=f"frame {f + 1} of {n} · segment {seg}", width="stretch")
+        st.image(frames_img[f], caption=f"frame {f + 1} of {n} · segment {seg}", width="stretch",
+                 output_format="PNG")
     with c2:
         proj = view.projection()
         if proj is not None and frames_xy is not None:
@@ -139,3 +140,9 @@ def page(view: View) -> None:
         c4.download_button("Frame strip (PNG)", export.png_bytes(strip, {"bundle": b.name, "path": name}),
                            file_name=name + "_strip.png", mime="image/png", key="dl_strip", width="stretch")
         st.fragment(scrubber_ui)(view, lp, frames_img, frames_z, frames_xy)
+
+
+if __name__ == "__main__":  # st.navigation runs this file as the page script
+    from explorer.ui.view import current_view
+
+    page(current_view())

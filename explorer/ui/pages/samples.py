@@ -25,3 +25,9 @@ def page(view: View) -> None:
     png = show_grid(images, ncols, view, width="stretch" if not view.present else "content")
     st.download_button("Download the grid (PNG)", png, mime="image/png", key="dl_samples",
                        file_name=export.safe_filename(b.name, "prior-samples", f"seed{seed}", f"n{n}") + ".png")
+
+
+if __name__ == "__main__":  # st.navigation runs this file as the page script
+    from explorer.ui.view import current_view
+
+    page(current_view())

@@ -1,0 +1,155 @@
+"""AppTest runs of every page on a tiny bundle: picks, sliders, paths, samples and every export."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import shutil
+
+import numpy as np
+import pytest
+from PIL import Image
+from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
+from streamlit.testing.v1 import AppTest
+
+from explorer import export
+from explorer.bundle import load_bundle
+from tests.live_app import ROOT
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def media(monkeypatch):
+    """Every file the app hands to the browser (images, video, downloads), by media id."""
+    files: dict[str, tuple[bytes, str, str | None]] = {}
+    real = MemoryMediaFileStorage.load_and_get_id
+
+    def record(self, path_or_data, mimetype, kind, filename=None):
+        file_id = real(self, path_or_data, mimetype, kind, filename)
+        data = path_or_data if isinstance(path_or_data, bytes) else open(path_or_data, "rb").read()
+        files[file_id] = (data, mimetype, filename)
+        return file_id
+
+    monkeypatch.setattr(MemoryMediaFileStorage, "load_and_get_id", record)
+    return files
+
+
+def fetch(media, url: str) -> tuple[bytes, str, str | None]:
+    return media[url.rsplit("/", 1)[-1].split(".")[0]]
+
+
+def image_captions(at) -> list[str]:
+    return [img.caption for el in at.get("image") for img in el.proto.imgs]
+
+
+def download(at, media, label: str):
+    for el in at.get("download_button"):
+        if el.proto.label == label:
+            return fetch(media, el.proto.url)
+    raise AssertionError(f"no download button {label!r}; have {[e.proto.label for e in at.get('download_button')]}")
+
+
+@pytest.fixture
+def app(tiny_bundle, tmp_path, monkeypatch):
+    models = tmp_path / "models"
+    models.mkdir()
+    shutil.copytree(tiny_bundle, models / "tiny")
+    monkeypatch.setenv("LATENT_EXPLORER_MODELS", str(models))
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180)
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_map_page_computes_the_map_on_request_and_shows_a_pick(app, media, tiny_bundle):
+    at = app
+    assert any("has not been computed yet" in i.value for i in at.info)
+    at.button(key="compute_map").click().run()
+    assert not at.exception, at.exception
+    assert at.get("plotly_chart"), "the map is drawn once computed"
+    b = load_bundle(tiny_bundle)
+    at.session_state["picked"] = 7
+    at.run()
+    assert not at.exception, at.exception
+    assert any(h.value == b.ids[7] for h in at.subheader)
+    captions = image_captions(at)
+    assert "original" in captions and "reconstruction (decoded mean code)" in captions
+    # the sliders start at the picked image's code
+    for s in at.slider:
+        if s.key and s.key.startswith("z_"):
+            assert s.value == pytest.approx(float(b.mu[7, int(s.key[2:])]), abs=2e-3)
+    # export: the map data has a row per image with its class and code
+    data, mime, name = download(at, media, "Map data (CSV)")
+    rows = list(csv.DictReader(io.StringIO(data.decode())))
+    assert len(rows) == len(b.mu) and "map_x" in rows[0] and "z3" in rows[0]
+    assert name.startswith("tiny_tsne") and name.endswith(".csv")
+    png, _, _ = download(at, media, "Download images (PNG)")
+    assert Image.open(io.BytesIO(png)).info["image"] == b.ids[7]
+
+
+def test_moving_a_slider_changes_the_decoded_image(app, media, tiny_bundle):
+    at = app
+    at.sidebar.selectbox(key="method").set_value("pca").run()
+    slider = next(s for s in at.slider if s.key == "z_0")
+    before = download(at, media, "PNG")[0]
+    slider.set_value(slider.max).run()
+    assert not at.exception, at.exception
+    after_png, _, _ = download(at, media, "PNG")
+    assert after_png != before
+    code = Image.open(io.BytesIO(after_png)).info["code"].split(",")
+    assert float(code[0]) == pytest.approx(slider.max, abs=1e-3)
+    at.button(key="sliders_reset").click().run()
+    assert next(s for s in at.slider if s.key == "z_0").value == pytest.approx(0.0, abs=0.05)
+
+
+def test_path_page_builds_a_loop_and_exports_movie_gif_and_json(app, media, tiny_bundle):
+    at = app
+    at.switch_page("explorer/ui/pages/paths.py").run()
+    assert not at.exception, at.exception
+    at.number_input(key="rk_n").set_value(5)
+    at.number_input(key="path_fps").set_value(12)
+    at.button[0].click().run()  # the form's submit button
+    assert not at.exception, at.exception
+    keys = at.session_state["path_keys"]
+    b = load_bundle(tiny_bundle)
+    assert len(keys) == 5 and len({int(b.labels[k]) for k in keys}) == 1
+    videos = at.get("video")
+    assert len(videos) == 1
+    mp4 = fetch(media, videos[0].proto.url)[0]
+    import imageio.v3 as iio
+
+    frames = iio.imread(mp4, index=None, extension=".mp4", plugin="FFMPEG")
+    assert len(frames) == 60  # 5 keys x 12 frames, closed loop
+    at.toggle(key="want_gif").set_value(True).run()
+    gif, _, name = download(at, media, "Download GIF")
+    im = Image.open(io.BytesIO(gif))
+    durations = []
+    for i in range(im.n_frames):  # Pillow stores runs of identical frames once, with their summed duration
+        im.seek(i)
+        durations.append(im.info["duration"])
+    assert sum(durations) == 60 * export.gif_frame_ms(30) and name.endswith(".gif")
+    doc = json.loads(download(at, media, "Path (JSON)")[0])
+    assert doc["bundle"] == "tiny" and doc["n_frames"] == 60 and len(doc["frames"]["z"]) == 60
+    assert [k["index"] for k in doc["keys"]] == keys
+    # reorder and remove key points
+    at.button(key="down_0").click().run()
+    assert at.session_state["path_keys"][:2] == [keys[1], keys[0]]
+    at.button(key="rm_4").click().run()
+    assert len(at.session_state["path_keys"]) == 4
+    # the scrubber shows one frame
+    at.slider(key="frame").set_value(30).run()
+    assert not at.exception, at.exception
+    assert any(c.startswith("frame 31 of 48") for c in image_captions(at))
+
+
+def test_samples_page_shows_a_grid_for_a_seed(app, media):
+    at = app
+    at.switch_page("explorer/ui/pages/samples.py").run()
+    assert not at.exception, at.exception
+    png1, _, name = download(at, media, "Download the grid (PNG)")
+    at.number_input(key="sample_seed").set_value(3).run()
+    png2, _, name2 = download(at, media, "Download the grid (PNG)")
+    assert png1 != png2 and "seed3" in name2
+    assert Image.open(io.BytesIO(png2)).size[0] > 8 * 16
