@@ -153,3 +153,23 @@ def test_samples_page_shows_a_grid_for_a_seed(app, media):
     png2, _, name2 = download(at, media, "Download the grid (PNG)")
     assert png1 != png2 and "seed3" in name2
     assert Image.open(io.BytesIO(png2)).size[0] > 8 * 16
+
+
+def test_a_link_reopens_the_same_view(tiny_bundle, tmp_path, monkeypatch):
+    models = tmp_path / "models"
+    models.mkdir()
+    shutil.copytree(tiny_bundle, models / "tiny")
+    monkeypatch.setenv("LATENT_EXPLORER_MODELS", str(models))
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180)
+    at.query_params.update({"bundle": "tiny", "map": "dims", "map_params": "x:2,y:3", "pick": "11",
+                            "path": "1,2,3", "fps": "20"})
+    at.run()
+    assert not at.exception, at.exception
+    assert at.session_state["method"] == "dims" and at.session_state["picked"] == 11
+    assert at.session_state["path_keys"] == [1, 2, 3] and at.session_state["path_fps"] == 20
+    b = load_bundle(tiny_bundle)
+    assert any(h.value == b.ids[11] for h in at.subheader)
+    # and the view writes itself back into the link
+    at.session_state["picked"] = 12
+    at.run()
+    assert at.query_params["pick"] in ("12", ["12"]) and at.query_params["map_params"] in ("x:2,y:3", ["x:2,y:3"])

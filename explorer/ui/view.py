@@ -13,6 +13,7 @@ from explorer.errors import ExplorerError
 from explorer.figures import SPLIT_NAMES
 from explorer.projection import PARAMS, Projection
 from explorer.ui import cache, state
+from explorer.viewlink import from_query, to_query
 
 METHOD_LABELS = {"tsne": "t-SNE", "umap": "UMAP", "pca": "PCA", "dims": "two latent dimensions"}
 MAX_POINTS = 20_000  # above this the map draws a subsample over a density layer of all points
@@ -82,9 +83,52 @@ def _bundle_ui(models_dir: Path) -> Path | None:
     return models_dir / st.session_state[state.BUNDLE]
 
 
+LINK_WIDGETS = {"perplexity": "p_perp", "n_neighbors": "p_nn", "min_dist": "p_md", "x": "p_x", "y": "p_y"}
+
+
+def _open_link() -> None:
+    """On a session's first run, take the view from the URL's query parameters."""
+    if st.session_state.get(state.QUERY_LOADED):
+        return
+    st.session_state[state.QUERY_LOADED] = True
+    q, notes = from_query(st.query_params.to_dict())
+    simple = {"bundle": state.BUNDLE, "method": state.METHOD, "seed": "p_seed", "picked": state.PICKED,
+              "path": state.PATH_KEYS, "closed": state.PATH_CLOSED, "fps": state.PATH_FPS,
+              "interpolation": state.PATH_METHOD, "present": state.PRESENT}
+    for field_, key in simple.items():
+        if field_ in q:
+            st.session_state[key] = q[field_]
+    for name, value in q.get("params", {}).items():
+        st.session_state[LINK_WIDGETS[name]] = value
+    for note in notes:
+        st.toast(f"Link: {note}.")
+
+
+def _check_link_indices(n: int) -> None:
+    """Drop picks and path keys (from a link or an older bundle) that this bundle does not have."""
+    picked = st.session_state.get(state.PICKED)
+    if picked is not None and not 0 <= picked < n:
+        st.session_state[state.PICKED] = None
+    keys = st.session_state.get(state.PATH_KEYS, [])
+    if any(not 0 <= k < n for k in keys):
+        st.session_state[state.PATH_KEYS] = [k for k in keys if 0 <= k < n]
+
+
+def _write_link(view: "View") -> None:
+    """Keep the URL's query parameters in step with the view, so a copied link reopens it."""
+    ss = st.session_state
+    wanted = to_query({
+        "bundle": view.bundle.name, "method": view.method, "params": dict(view.params), "seed": view.seed,
+        "picked": ss.get(state.PICKED), "path": ss.get(state.PATH_KEYS), "closed": ss.get(state.PATH_CLOSED),
+        "fps": ss.get(state.PATH_FPS), "interpolation": ss.get(state.PATH_METHOD), "present": view.present})
+    if st.query_params.to_dict() != wanted:
+        st.query_params.from_dict(wanted)
+
+
 def view_ui(models_dir: Path) -> View | None:
     """Draw the sidebar and return the view it describes (None when there is nothing to show)."""
     state.init()
+    _open_link()
     st.sidebar.title("Latent Explorer")
     path = _bundle_ui(models_dir)
     if path is None:
@@ -95,6 +139,7 @@ def view_ui(models_dir: Path) -> View | None:
     except (ExplorerError, OSError) as e:
         st.error(str(e))
         return None
+    _check_link_indices(len(b.mu))
     m = b.meta["model"]
     st.sidebar.caption(
         f"{m['kind'].upper()} · {m['arch']} · latent {m['latent_dim']} · {m['likelihood']} · "
@@ -107,17 +152,20 @@ def view_ui(models_dir: Path) -> View | None:
     method = st.sidebar.selectbox("Projection", methods, key=state.METHOD, format_func=METHOD_LABELS.get)
     params: dict = dict(PARAMS[method])
     with st.sidebar.expander("Projection settings", expanded=method == "dims"):
+        for key, value in (("p_perp", 30), ("p_nn", 15), ("p_md", 0.1), ("p_x", 0), ("p_y", 1), ("p_seed", 0)):
+            st.session_state.setdefault(key, value)
         if method == "tsne":
-            params["perplexity"] = float(st.slider("Perplexity", 5, 100, int(params["perplexity"]), key="p_perp"))
+            params["perplexity"] = float(st.slider("Perplexity", 5, 100, key="p_perp"))
         elif method == "umap":
-            params["n_neighbors"] = st.slider("Neighbours", 5, 100, params["n_neighbors"], key="p_nn")
-            params["min_dist"] = st.slider("Minimum distance", 0.0, 0.99, params["min_dist"], 0.01, key="p_md")
+            params["n_neighbors"] = st.slider("Neighbours", 5, 100, key="p_nn")
+            params["min_dist"] = st.slider("Minimum distance", 0.0, 0.99, step=0.01, key="p_md")
         elif method == "dims":
             dims = list(range(m["latent_dim"]))
-            params["x"] = st.selectbox("x axis", dims, index=0, format_func=lambda d: f"z{d}", key="p_x")
-            params["y"] = st.selectbox("y axis", dims, index=min(1, len(dims) - 1), format_func=lambda d: f"z{d}",
-                                       key="p_y")
-        seed = int(st.number_input("Random seed", 0, 2**31 - 1, 0, key="p_seed"))
+            for key in ("p_x", "p_y"):
+                st.session_state[key] = min(st.session_state[key], len(dims) - 1)
+            params["x"] = st.selectbox("x axis", dims, format_func=lambda d: f"z{d}", key="p_x")
+            params["y"] = st.selectbox("y axis", dims, format_func=lambda d: f"z{d}", key="p_y")
+        seed = int(st.number_input("Random seed", 0, 2**31 - 1, key="p_seed"))
     colours = ["class", "split"] + [f"z{d}" for d in range(m["latent_dim"])]
     colour = st.sidebar.selectbox("Colour by", colours, key="colour")
     names = b.class_names
@@ -130,6 +178,7 @@ def view_ui(models_dir: Path) -> View | None:
     view = View(models_dir, path, stamp, b, method, tuple(sorted(params.items())), seed, colour,
                 splits, classes, present)
     st.session_state[state.VIEW] = view
+    _write_link(view)
     return view
 
 
