@@ -10,6 +10,7 @@ import shutil
 import numpy as np
 import pytest
 from PIL import Image
+from streamlit.runtime.media_file_manager import MediaFileManager
 from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 from streamlit.testing.v1 import AppTest
 
@@ -32,7 +33,15 @@ def media(monkeypatch):
         files[file_id] = (data, mimetype, filename)
         return file_id
 
+    real_deferred = MediaFileManager.add_deferred
+
+    def record_deferred(self, data_callable, mimetype, coordinates, file_name=None, **kw):
+        file_id = real_deferred(self, data_callable, mimetype, coordinates, file_name, **kw)
+        files[file_id] = (data_callable, mimetype, file_name)  # made when the user clicks
+        return file_id
+
     monkeypatch.setattr(MemoryMediaFileStorage, "load_and_get_id", record)
+    monkeypatch.setattr(MediaFileManager, "add_deferred", record_deferred)
     return files
 
 
@@ -47,6 +56,10 @@ def image_captions(at) -> list[str]:
 def download(at, media, label: str):
     for el in at.get("download_button"):
         if el.proto.label == label:
+            if el.proto.HasField("deferred_file_id"):
+                make, mime, name = media[el.proto.deferred_file_id]
+                data = make()
+                return (data.encode() if isinstance(data, str) else data), mime, name
             return fetch(media, el.proto.url)
     raise AssertionError(f"no download button {label!r}; have {[e.proto.label for e in at.get('download_button')]}")
 

@@ -56,8 +56,3 @@ def neighbours(path: str, stamp: int):
     from sklearn.neighbors import NearestNeighbors
 
     return NearestNeighbors(n_neighbors=9).fit(bundle(path, stamp).mu)
-
-
-@st.cache_data(max_entries=64, show_spinner=False)
-def decode(path: str, stamp_: int, codes: np.ndarray) -> np.ndarray:
-    return bundle(path, stamp_).decode(codes)

@@ -51,7 +51,7 @@ def picked_panel(view: View, n_posterior: int = 6) -> None:
     st.subheader(f"{b.ids[idx]}")
     st.caption(f"class **{cls}** · {split} split · image #{idx}")
     mu = b.mu[idx]
-    recon = cache.decode(str(view.path), view.stamp, mu[None])
+    recon = b.decode(mu[None])
     col1, col2 = st.columns(2)
     with col1:
         show_grid(b.images[idx:idx + 1], 1, view, caption="original")
@@ -61,7 +61,7 @@ def picked_panel(view: View, n_posterior: int = 6) -> None:
         rng = np.random.default_rng(view.seed)
         std = np.exp(0.5 * b.latents["logvar"][idx])
         z = mu + std * rng.standard_normal((n_posterior, len(mu)))
-        post = cache.decode(str(view.path), view.stamp, z.astype(np.float32))
+        post = b.decode(z.astype(np.float32))
         st.caption("decodes of codes drawn from the posterior q(z | x)")
         show_grid(post, n_posterior, view, width="stretch")
     dist, nn = cache.neighbours(str(view.path), view.stamp).kneighbors(mu[None], n_neighbors=9)
@@ -80,4 +80,4 @@ def picked_panel(view: View, n_posterior: int = 6) -> None:
     panel = np.concatenate([b.images[idx:idx + 1], recon])
     c2.download_button("Download images (PNG)", grid_png(panel, 2, 8, {"bundle": b.name, "image": str(b.ids[idx])}),
                        file_name=export.safe_filename(b.name, "image", str(idx)) + ".png", mime="image/png",
-                       key="dl_panel", width="stretch")
+                       key="dl_panel", width="stretch", on_click="ignore")

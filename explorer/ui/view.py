@@ -114,7 +114,7 @@ def _check_link_indices(n: int) -> None:
         st.session_state[state.PATH_KEYS] = [k for k in keys if 0 <= k < n]
 
 
-def _write_link(view: "View") -> None:
+def write_link(view: "View") -> None:
     """Keep the URL's query parameters in step with the view, so a copied link reopens it."""
     ss = st.session_state
     wanted = to_query({
@@ -178,7 +178,7 @@ def view_ui(models_dir: Path) -> View | None:
     view = View(models_dir, path, stamp, b, method, tuple(sorted(params.items())), seed, colour,
                 splits, classes, present)
     st.session_state[state.VIEW] = view
-    _write_link(view)
+    write_link(view)
     return view
 
 

@@ -10,7 +10,7 @@ from explorer.figures import add_marker, add_path, map_figure
 from explorer.paths import loop_path
 from explorer.ui import cache, state
 from explorer.ui.components import chart_config, kl_per_dimension, picked_panel, show_grid
-from explorer.ui.view import MAX_POINTS, View
+from explorer.ui.view import MAX_POINTS, View, write_link
 
 
 def projection_or_prompt(view: View):
@@ -90,7 +90,7 @@ def sliders_ui(view: View) -> None:
                                format="%.2f")
     z = np.array([st.session_state[f"{state.SLIDER_PREFIX}{d}"] for d in range(model.latent_dim)], np.float32)
     with right:
-        img = cache.decode(str(view.path), view.stamp, z[None])
+        img = b.decode(z[None])
         show_grid(img, 1, view, caption="decoded from the sliders")
         c1, c2 = st.columns(2)
         c1.button("Reset", key="sliders_reset", width="stretch", on_click=state.set_sliders,
@@ -98,13 +98,11 @@ def sliders_ui(view: View) -> None:
                   help="Back to the picked image's code (or the centre of the prior)")
         c2.download_button("PNG", export.png_bytes(export.to_rgb_uint8(img, 8)[0], {"bundle": b.name,
                            "code": ",".join(f"{v:.4f}" for v in z)}), file_name=f"{b.name}_slider_decode.png",
-                           mime="image/png", key="dl_slider", width="stretch")
+                           mime="image/png", key="dl_slider", width="stretch", on_click="ignore")
 
 
-def page(view: View) -> None:
-    proj = projection_or_prompt(view)
-    if proj is None:
-        return
+def explore_ui(view: View, proj) -> None:
+    """Map, picked-image panel and sliders: a fragment, so a click reruns only this part of the page."""
     b = view.bundle
     left, right = st.columns([3, 2], gap="medium")
     with left:
@@ -119,16 +117,23 @@ def page(view: View) -> None:
             add_marker(fig, proj.embedding[picked], "picked image")
         st.plotly_chart(fig, key=state.MAP_SELECT, on_select=on_map_select(view), selection_mode=("points",),
                         config=chart_config(f"{view.key}_map"))
-        xy = proj.embedding
         st.download_button(
-            "Map data (CSV)", export.map_csv(b.ids, b.ids, np.asarray(b.class_names)[b.labels], b.split, xy, b.mu),
-            file_name=f"{view.key}_map.csv", mime="text/csv", key="dl_csv")
+            "Map data (CSV)", lambda: export.map_csv(b.ids, b.ids, np.asarray(b.class_names)[b.labels], b.split,
+                                                     proj.embedding, b.mu),
+            file_name=f"{view.key}_map.csv", mime="text/csv", key="dl_csv", on_click="ignore")
     with right:
         picked_panel(view)
     st.subheader("Latent sliders")
     st.caption("Move a dimension and watch the decoded image; dimensions are ordered by their mean KL to the prior, "
                "the active ones first. The sliders start at the picked image's code.")
     st.fragment(sliders_ui)(view)
+    write_link(view)
+
+
+def page(view: View) -> None:
+    proj = projection_or_prompt(view)
+    if proj is not None:
+        st.fragment(explore_ui)(view, proj)
 
 
 if __name__ == "__main__":  # st.navigation runs this file as the page script

@@ -128,17 +128,17 @@ def page(view: View) -> None:
         frames_xy = proj.place(frames_z) if proj is not None else None
         name = export.safe_filename(view.key, "path", f"{len(lp.keys)}keys", f"{lp.frames_per_segment}fps", lp.method)
         c1, c2, c3, c4 = st.columns(4)
-        c1.download_button("MP4", mp4, file_name=name + ".mp4", mime="video/mp4", key="dl_mp4", width="stretch")
+        c1.download_button("MP4", mp4, file_name=name + ".mp4", mime="video/mp4", key="dl_mp4", on_click="ignore", width="stretch")
         if c2.toggle("GIF", key="want_gif", help="Encode a GIF too (larger; for slides)"):
             c2.download_button("Download GIF", movie("gif", frames_img, MOVIE_FPS), file_name=name + ".gif",
-                               mime="image/gif", key="dl_gif")
+                               mime="image/gif", key="dl_gif", on_click="ignore")
         c3.download_button("Path (JSON)", lp.to_json(b.name, projection=view.method, seed=view.seed,
                                                      frame_xy=frames_xy),
-                           file_name=name + ".json", mime="application/json", key="dl_json", width="stretch")
+                           file_name=name + ".json", mime="application/json", key="dl_json", on_click="ignore", width="stretch")
         strip_at = np.linspace(0, len(frames_img) - 1, 10).round().astype(int)
         strip = export.image_grid(b.decode(frames_z[strip_at]), ncols=10, scale=6, pad=2)
         c4.download_button("Frame strip (PNG)", export.png_bytes(strip, {"bundle": b.name, "path": name}),
-                           file_name=name + "_strip.png", mime="image/png", key="dl_strip", width="stretch")
+                           file_name=name + "_strip.png", mime="image/png", key="dl_strip", on_click="ignore", width="stretch")
         st.fragment(scrubber_ui)(view, lp, frames_img, frames_z, frames_xy)
 
 
