@@ -59,17 +59,29 @@ def running_app(models: Path | None = None, timeout: float = 120.0):
 
 
 @contextlib.contextmanager
-def chromium_page(width: int = 1500, height: int = 1000):
+def chromium():
+    """Debian's Chromium driven by Playwright (never a downloaded browser)."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
-            page = browser.new_page(viewport={"width": width, "height": height})
-            page.set_default_timeout(90_000)
-            yield page
+            yield browser
         finally:
             browser.close()
+
+
+def new_page(browser, width: int = 1500, height: int = 1000):
+    """A page in a fresh browser context: its own cookies, so its own app session."""
+    page = browser.new_context(viewport={"width": width, "height": height}).new_page()
+    page.set_default_timeout(90_000)
+    return page
+
+
+@contextlib.contextmanager
+def chromium_page(width: int = 1500, height: int = 1000):
+    with chromium() as browser:
+        yield new_page(browser, width, height)
 
 
 # JavaScript: the pixel position of a data point on the Plotly map (the chart's own axis maps).

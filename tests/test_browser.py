@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.live_app import CHROMIUM, POINT_PIXEL_JS, ROOT, chromium_page, running_app
+from tests.live_app import CHROMIUM, POINT_PIXEL_JS, ROOT, chromium, new_page, running_app
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser,
               pytest.mark.skipif(not Path(CHROMIUM).exists() and not os.environ.get("LATENT_EXPLORER_REQUIRE_BROWSER"),
@@ -26,6 +26,25 @@ def app_url():
         yield url
 
 
+def wait_for_map(page) -> None:
+    page.wait_for_function("() => { const g = document.querySelector('.js-plotly-plot');"
+                           " return g && g._fullLayout && g._fullLayout.xaxis && g.querySelector('canvas'); }")
+
+
+def panel_title(page, image_id):
+    """The picked-image panel's heading for an image."""
+    return page.locator("h3", has_text=str(image_id))
+
+
+def isolated_points(xy, n):
+    """Indices of the n points farthest from their nearest neighbour: unambiguous click targets."""
+    import numpy as np
+
+    d = np.linalg.norm(xy[:, None] - xy[None], axis=-1)
+    np.fill_diagonal(d, np.inf)
+    return list(np.argsort(-d.min(1))[:n])
+
+
 def test_click_reconstruct_and_path_movie(app_url):
     import numpy as np
 
@@ -36,21 +55,27 @@ def test_click_reconstruct_and_path_movie(app_url):
     proj = cached_only(b.path, b.mu, "tsne", seed=0)
     assert proj is not None, "the shipped bundle carries its t-SNE map"
     SHOTS.mkdir(exist_ok=True)
-    with chromium_page() as page:
+    with chromium() as browser:
+        page = new_page(browser, 1500, 1600)
         page.goto(app_url)
-        page.wait_for_selector(".js-plotly-plot .scatterlayer, .js-plotly-plot canvas")
-        page.wait_for_function("() => { const g = document.querySelector('.js-plotly-plot');"
-                               " return g && g._fullLayout && g._fullLayout.xaxis; }")
-        # a point away from the others so that the click is unambiguous
-        xy = proj.embedding
-        d = np.linalg.norm(xy[:, None] - xy[None], axis=-1)
-        np.fill_diagonal(d, np.inf)
-        i = int(np.argmax(d.min(1)))
-        click_map_point(page, *xy[i])
-        page.get_by_text(str(b.ids[i]), exact=True).wait_for()
+        wait_for_map(page)
+        i, j = isolated_points(proj.embedding, 2)
+        click_map_point(page, *proj.embedding[i])
+        panel_title(page, b.ids[i]).wait_for()
         page.get_by_text("reconstruction (decoded mean code)").wait_for()
         assert page.locator("[data-testid='stImage'] img").count() >= 3
-        page.screenshot(path=str(SHOTS / "browser-map.png"), full_page=True)
+        page.get_by_text("the 8 nearest neighbours in latent space").wait_for()
+        page.screenshot(path=str(SHOTS / "browser-map.png"))
+
+        # a second browser session picks another image; the first one keeps its own
+        other = new_page(browser)
+        other.goto(app_url)
+        wait_for_map(other)
+        click_map_point(other, *proj.embedding[j])
+        panel_title(other, b.ids[j]).wait_for()
+        assert panel_title(page, b.ids[i]).is_visible()
+        assert panel_title(page, b.ids[j]).count() == 0
+        other.close()
 
         page.get_by_role("link", name="Paths").click()
         page.get_by_role("button", name="Replace the keys with random images").click()
@@ -62,4 +87,4 @@ def test_click_reconstruct_and_path_movie(app_url):
         assert abs(duration - 500 / 30) < 0.5  # 5 keys x 100 frames at 30 fps
         page.evaluate("() => { const v = document.querySelector('video'); v.muted = true; return v.play(); }")
         page.wait_for_function("() => document.querySelector('video').currentTime > 0.5")
-        page.screenshot(path=str(SHOTS / "browser-paths.png"), full_page=True)
+        page.screenshot(path=str(SHOTS / "browser-paths.png"))

@@ -66,8 +66,9 @@ def picked_panel(view: View, n_posterior: int = 6) -> None:
         show_grid(post, n_posterior, view, width="stretch")
     dist, nn = cache.neighbours(str(view.path), view.stamp).kneighbors(mu[None], n_neighbors=9)
     nn = [j for j in nn[0] if j != idx][:8]
-    st.caption("nearest neighbours in latent space: " +
-               ", ".join(f"{b.class_names[b.labels[j]]}" for j in nn))
+    counts = np.bincount(b.labels[nn], minlength=len(b.class_names))
+    mix = ", ".join(f"{c} {b.class_names[k]}" for k, c in enumerate(counts) if c)
+    st.caption(f"the 8 nearest neighbours in latent space ({mix})")
     show_grid(b.images[nn], 8, view, width="stretch")
     kl = kl_per_dimension(view)
     order = np.argsort(-kl)

@@ -22,7 +22,7 @@ def page(view: View) -> None:
     n = c2.selectbox("How many", [16, 32, 64, 100], index=2, key="sample_n")
     images = b.sample(int(n), seed=int(seed))
     ncols = 10 if n == 100 else 8
-    png = show_grid(images, ncols, view, width="stretch" if not view.present else "content")
+    png = show_grid(images, ncols, view, width=1200 if view.present else 820)
     st.download_button("Download the grid (PNG)", png, mime="image/png", key="dl_samples", on_click="ignore",
                        file_name=export.safe_filename(b.name, "prior-samples", f"seed{seed}", f"n{n}") + ".png")
 
