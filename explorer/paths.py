@@ -329,3 +329,228 @@ class LatentPath:
         }
         path.meta = meta
         return path
+
+
+# -- a path that follows the data ----------------------------------------------------------------------
+# Added for the plausibility work: straight segments cut across empty regions of latent space
+# (the reference article's movie "often clearly drifts off generating unlikely images"); this
+# path walks from key to key over the training codes instead.
+DATA_PATH_K = 10
+"""Neighbours per code in the graph :func:`data_path` walks on."""
+
+DATA_PATH_SMOOTH = 8
+"""Passes of the [1/4, 1/2, 1/4] filter :func:`data_path` smooths each segment with."""
+
+_SAMPLES_PER_HOP = 16  # dense resampling for the smoothing: the filter's reach is in hops, not frames
+_MIN_EDGE = 1e-12  # an edge between identical codes still counts as an edge
+
+
+@dataclass
+class PathFrames:
+    """Frames of a path plus what went wrong building it.
+
+    Unpacks like :func:`loop_path`'s tuple: ``frames, segment, t = data_path(...)``.
+
+    * ``warnings``: one sentence per problem (e.g. a pair of keys the data graph cannot join).
+    * ``fallback``: the segments drawn as straight lines instead of through the data.
+    * ``hops``: for each segment, how many training codes the graph path visits (0 for a fallback
+      and for linear/slerp paths).
+    """
+
+    frames: np.ndarray
+    segment: np.ndarray
+    t: np.ndarray
+    warnings: list[str] = field(default_factory=list)
+    fallback: list[int] = field(default_factory=list)
+    hops: list[int] = field(default_factory=list)
+
+    def __iter__(self):
+        return iter((self.frames, self.segment, self.t))
+
+
+def _polyline_resample(points: np.ndarray, m: int) -> np.ndarray:
+    """``m`` points (m >= 2) along the polyline ``points`` (P, D), evenly spaced by arc length,
+    the first and last exactly the polyline's ends."""
+    seg = np.linalg.norm(np.diff(points, axis=0), axis=1)
+    cum = np.concatenate([[0.0], np.cumsum(seg)])
+    total = cum[-1]
+    if total <= 0 or len(points) < 2:
+        return np.repeat(points[:1], m, axis=0)
+    s = np.linspace(0.0, total, m)
+    j = np.clip(np.searchsorted(cum, s, side="right") - 1, 0, len(points) - 2)
+    width = seg[j]
+    frac = np.divide(s - cum[j], width, out=np.zeros_like(s), where=width > 0)
+    out = points[j] + frac[:, None] * (points[j + 1] - points[j])
+    out[0], out[-1] = points[0], points[-1]
+    return out
+
+
+def _smooth_curve(points: np.ndarray, m: int, passes: int) -> np.ndarray:
+    """The polyline resampled densely, smoothed ``passes`` times on its interior (ends fixed), and
+    resampled to ``m`` points evenly spaced by arc length."""
+    if passes > 0 and len(points) > 2:
+        dense = _polyline_resample(points, max(m, _SAMPLES_PER_HOP * (len(points) - 1) + 1))
+        for _ in range(passes):
+            dense[1:-1] = 0.25 * dense[:-2] + 0.5 * dense[1:-1] + 0.25 * dense[2:]
+        points = dense
+    return _polyline_resample(points, m)
+
+
+def _data_graph(codes: np.ndarray, keys: np.ndarray, k: int):
+    """Directed sparse graph: codes 0..N-1 joined to their k nearest neighbours (both ways, so the
+    code part is the symmetric kNN graph); key ``s`` appears twice, as a source node ``N + s``
+    with edges out to its k nearest codes, and as a sink node ``N + K + s`` with edges in from
+    them. So no walk can pass *through* a key, only start or end there."""
+    from scipy.sparse import coo_matrix
+    from scipy.spatial import cKDTree
+
+    n, n_keys = len(codes), len(keys)
+    tree = cKDTree(codes)
+    rows, cols, wts = [], [], []
+    if n > 1:
+        kk = min(k + 1, n)
+        d, idx = tree.query(codes, kk)
+        d, idx = d.reshape(n, kk), idx.reshape(n, kk)
+        src = np.repeat(np.arange(n), kk)
+        dst, w = idx.reshape(-1), d.reshape(-1)
+        keep = dst != src
+        src, dst, w = src[keep], dst[keep], w[keep]
+        rows += [src, dst]
+        cols += [dst, src]
+        wts += [w, w]
+    kk = min(k, n)
+    d, idx = tree.query(keys, kk)
+    d, idx = d.reshape(n_keys, kk), idx.reshape(n_keys, kk)
+    key_rows = np.repeat(np.arange(n_keys), kk)
+    rows += [n + key_rows, idx.reshape(-1)]
+    cols += [idx.reshape(-1), n + n_keys + key_rows]
+    wts += [d.reshape(-1), d.reshape(-1)]
+    r, c = np.concatenate(rows), np.concatenate(cols)
+    w = np.maximum(np.concatenate(wts), _MIN_EDGE)
+    size = n + 2 * n_keys
+    # duplicate (r, c) pairs (an edge found from both ends) would be summed by tocsr(): keep one
+    order = np.lexsort((w, c, r))
+    r, c, w = r[order], c[order], w[order]
+    first = np.ones(len(r), dtype=bool)
+    first[1:] = (r[1:] != r[:-1]) | (c[1:] != c[:-1])
+    return coo_matrix((w[first], (r[first], c[first])), shape=(size, size)).tocsr()
+
+
+def data_path(keys: Any, codes: Any, frames_per_segment: int = 100, closed: bool = True,
+              k: int = DATA_PATH_K, smooth: int = DATA_PATH_SMOOTH) -> PathFrames:
+    """A path through the key codes ``keys`` (K, D) that follows the data ``codes`` (N, D).
+
+    Meant for the training codes (``bundle.mu[bundle.split_index("train")]``). Between two
+    consecutive keys it takes the shortest path (Dijkstra, Euclidean edge lengths) over the
+    symmetric k-nearest-neighbour graph of ``codes``, each key attached to its ``k`` nearest codes
+    (keys are never passed through on the way to another key). That chain of codes is smoothed
+    (``smooth`` passes of a [1/4, 1/2, 1/4] moving average at 16 samples per hop, the ends
+    fixed: corners round off by about 1/8 of a hop) and resampled evenly by arc length, so the
+    frames move at constant speed along a smooth curve through the data. ``smooth=0`` keeps the
+    raw chain.
+
+    Same frame conventions as :func:`loop_path`: closed, ``K * frames_per_segment`` frames; open,
+    ``(K - 1) * frames_per_segment + 1``; frame ``s * frames_per_segment`` is exactly key ``s``
+    (and the last frame of an open path exactly the last key); ``t`` is the fraction of the
+    segment's arc length, ``i / frames_per_segment``.
+
+    Where the graph does not join two keys (the data falls apart into pieces at this ``k``), that
+    segment is the straight line, listed in ``.fallback`` with a sentence in ``.warnings``.
+
+    Returns a :class:`PathFrames`, which unpacks as ``frames, segment, t``.
+    """
+    from scipy.sparse.csgraph import dijkstra
+
+    kz = _check_keys(keys)
+    fps = _check_fps(frames_per_segment)
+    c = np.asarray(codes)
+    if c.ndim != 2 or len(c) < 1:
+        raise ValueError(f"codes must be a non-empty (N, D) array; got shape {c.shape}.")
+    if c.shape[1] != kz.shape[1]:
+        raise ValueError(f"codes have {c.shape[1]} dimensions but the keys have {kz.shape[1]}.")
+    if not np.issubdtype(c.dtype, np.number) or not np.all(np.isfinite(c)):
+        raise ValueError("codes must be finite real numbers.")
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
+        raise ValueError(f"k must be a whole number >= 1; got {k!r}.")
+    if isinstance(smooth, bool) or not isinstance(smooth, (int, np.integer)) or smooth < 0:
+        raise ValueError(f"smooth must be a whole number >= 0; got {smooth!r}.")
+
+    c64, k64 = c.astype(np.float64), kz.astype(np.float64)
+    n, n_keys = len(c64), len(k64)
+    dtype = np.result_type(kz.dtype, np.float32)
+    n_seg = n_keys if closed else n_keys - 1
+    graph = _data_graph(c64, k64, int(k))
+    sources = np.arange(n, n + n_seg)
+    dist, pred = dijkstra(graph, directed=True, indices=sources, return_predecessors=True)
+
+    n_frames = n_seg * fps + (0 if closed else 1)
+    frames = np.empty((n_frames, kz.shape[1]), dtype=dtype)
+    segment = np.repeat(np.arange(n_seg, dtype=np.int64), fps)
+    t = np.tile(np.arange(fps, dtype=np.float64) / fps, n_seg)
+    if not closed:
+        segment, t = np.append(segment, n_seg - 1), np.append(t, 1.0)
+    out = PathFrames(frames, segment, t)
+    for s in range(n_seg):
+        e = (s + 1) % n_keys
+        sink = n + n_keys + e
+        if not np.isfinite(dist[s, sink]):
+            chain = np.stack([k64[s], k64[e]])
+            out.fallback.append(s)
+            out.hops.append(0)
+            out.warnings.append(
+                f"segment {s} (key {s} to key {e}): the {k}-nearest-neighbour graph of the {n} codes does not "
+                "join these keys, so this segment is a straight line; a larger k may join them.")
+        else:
+            nodes = []
+            v = pred[s, sink]
+            while v != sources[s]:
+                nodes.append(v)
+                v = pred[s, v]
+            nodes = nodes[::-1]
+            out.hops.append(len(nodes))
+            chain = np.concatenate([k64[s][None], c64[nodes], k64[e][None]])
+        curve = _smooth_curve(chain, fps + 1, int(smooth))
+        frames[s * fps:(s + 1) * fps] = curve[:fps]
+        frames[s * fps] = kz[s]  # exact
+    if not closed:
+        frames[-1] = kz[-1]
+    return out
+
+
+def _interpolated(method: str) -> Callable[..., PathFrames]:
+    def build(keys: Any, codes: Any = None, frames_per_segment: int = 100, closed: bool = True,
+              **_: Any) -> PathFrames:
+        return PathFrames(*loop_path(keys, frames_per_segment, method, closed))
+
+    build.__doc__ = f":func:`loop_path` with method {method!r} (``codes`` unused), as a :class:`PathFrames`."
+    return build
+
+
+def _through_data(keys: Any, codes: Any = None, frames_per_segment: int = 100, closed: bool = True,
+                  **options: Any) -> PathFrames:
+    if codes is None:
+        raise ValueError("the 'data' path needs the training codes to follow.")
+    return data_path(keys, codes, frames_per_segment, closed, **options)
+
+
+PATH_METHODS: dict[str, Callable[..., PathFrames]] = {
+    **{name: _interpolated(name) for name in INTERPOLATIONS},
+    "data": _through_data,
+}
+"""Path method -> ``fn(keys, codes, frames_per_segment, closed, **options) -> PathFrames``:
+the interpolations of :data:`INTERPOLATIONS` plus ``"data"`` (:func:`data_path`)."""
+
+
+def path_frames(method: str, keys: Any, codes: Any = None, frames_per_segment: int = 100,
+                closed: bool = True, **options: Any) -> PathFrames:
+    """Frames for any path method in :data:`PATH_METHODS` (what the UI calls).
+
+    ``"linear"`` and ``"slerp"`` are :func:`loop_path` (``codes`` is ignored); ``"data"`` is
+    :func:`data_path` through ``codes`` (the training codes), ``options`` going to it (``k``,
+    ``smooth``). Always a :class:`PathFrames`: check ``.warnings`` for fallbacks.
+    """
+    try:
+        fn = PATH_METHODS[method]
+    except (KeyError, TypeError):
+        raise ValueError(f"unknown path method {method!r}; choose one of {', '.join(sorted(PATH_METHODS))}.") from None
+    return fn(keys, codes, frames_per_segment, closed, **options)
