@@ -13,6 +13,7 @@ only when nothing usable remains.
 
 from __future__ import annotations
 
+import io
 import warnings
 from pathlib import Path
 
@@ -126,12 +127,16 @@ def square_resize(arr: np.ndarray, size: int) -> np.ndarray:
     return np.clip(np.stack(channels, axis=2), 0.0, 1.0).astype(np.float32)
 
 
-def _read_image(file: Path, name: str, notes: list[str]) -> tuple[np.ndarray, tuple[int, int]]:
-    """Open, fully decode and convert one file; raise :class:`_Skip` with the reason if unusable.
+def _read_image(file: Path | io.BytesIO, name: str, notes: list[str],
+                max_pixels: int | None = None) -> tuple[np.ndarray, tuple[int, int]]:
+    """Open, fully decode and convert one file (a path, or the bytes of an upload in a ``BytesIO``);
+    raise :class:`_Skip` with the reason if unusable. ``max_pixels`` defaults to :data:`MAX_PIXELS`.
 
     Returns the ``(H, W, C)`` float array (not yet resized) and the original ``(width, height)``.
     """
-    if file.stat().st_size == 0:
+    cap = MAX_PIXELS if max_pixels is None else int(max_pixels)
+    n_bytes = file.getbuffer().nbytes if isinstance(file, io.BytesIO) else file.stat().st_size
+    if n_bytes == 0:
         raise _Skip("the file is empty (0 bytes)")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")  # Pillow's warnings become notes, not stderr output
@@ -139,10 +144,10 @@ def _read_image(file: Path, name: str, notes: list[str]) -> tuple[np.ndarray, tu
         try:
             with Image.open(file) as img:
                 w, h = img.size
-                if w * h > MAX_PIXELS:
+                if w * h > cap:
                     raise _Skip(
                         f"it is {w} x {h} = {w * h:,} pixels, which exceeds the pixel cap "
-                        f"of {MAX_PIXELS:,}"
+                        f"of {cap:,}"
                     )
                 img.load()
                 try:
@@ -155,11 +160,29 @@ def _read_image(file: Path, name: str, notes: list[str]) -> tuple[np.ndarray, tu
         except _Skip:
             raise
         except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-            raise _Skip(f"it exceeds the pixel cap of {MAX_PIXELS:,} pixels") from None
+            raise _Skip(f"it exceeds the pixel cap of {cap:,} pixels") from None
         except Image.UnidentifiedImageError:
             raise _Skip("it is not an image Pillow can read (unknown or wrong format)") from None
         except Exception as exc:  # any decoder failure means a corrupt or truncated file
             raise _Skip(f"the image data is truncated or corrupt ({exc})") from None
+
+
+def decode_image_bytes(data: bytes, name: str, size: int, max_pixels: int | None = None) -> tuple[np.ndarray, list[str]]:
+    """Decode one image file given as bytes (an upload) with the folder loader's checks and resize.
+
+    The same rules as :func:`load_image_folder` apply to the one file: it must be non-empty, a
+    format Pillow reads, at most ``max_pixels`` pixels (default :data:`MAX_PIXELS`; checked from
+    the header, before decoding) and decode completely; EXIF orientation is applied and the image
+    is scaled and center-cropped to ``size`` x ``size``. Returns float32 ``(size, size, C)`` in
+    [0, 1] (C is 1 or 3) and notes (e.g. Pillow's warnings). A file that cannot be used raises
+    :class:`DataError` whose message starts with ``name`` and gives the reason.
+    """
+    notes: list[str] = []
+    try:
+        arr, _ = _read_image(io.BytesIO(bytes(data)), name, notes, max_pixels)
+    except _Skip as skip:
+        raise DataError(f"{name}: cannot be used: {skip}.") from None
+    return square_resize(arr, int(size)), notes
 
 
 def load_image_folder(path, size: int = 28) -> ImageSet:
