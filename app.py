@@ -32,4 +32,5 @@ if view_ui(models_dir()) is not None:
         st.Page(PAGES / "map.py", title="Map", icon=":material/scatter_plot:", default=True),
         st.Page(PAGES / "paths.py", title="Paths", icon=":material/timeline:"),
         st.Page(PAGES / "samples.py", title="Samples", icon=":material/grid_view:"),
+        st.Page(PAGES / "evaluate.py", title="Evaluate", icon=":material/fact_check:"),
     ], position="top").run()

@@ -85,6 +85,21 @@ def _score(args: argparse.Namespace) -> None:
     print(f"nearest images in latent space: {near}")
 
 
+def _project(args: argparse.Namespace) -> None:
+    from explorer.bundle import load_bundle
+    from explorer.projection import cache_path, cached_projection
+
+    bundle = load_bundle(args.bundle)
+    for method in args.method:
+        def progress(fraction: float, message: str, method=method) -> None:
+            if not args.quiet:
+                print(f"[{100 * fraction:3.0f}%] {method}: {message}", file=sys.stderr, flush=True)
+
+        proj = cached_projection(bundle.path, bundle.mu, method, seed=args.seed, progress=progress)
+        print(f"{method}: {len(bundle.mu):,} codes in {proj.seconds:.1f} s -> "
+              f"{cache_path(bundle.path, bundle.mu, method, seed=args.seed)}")
+
+
 def build_parser() -> argparse.ArgumentParser:
     from explorer.autoencoders import MODELS, DenoisingAutoencoder
     from explorer.likelihoods import LIKELIHOODS
@@ -146,6 +161,14 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--compare", default=None, help="a compare.json (default: in or next to the bundle)")
     r.add_argument("--quiet", action="store_true", help="no progress lines")
     r.set_defaults(func=_report)
+
+    pr = sub.add_parser("project", help="compute 2-D maps of a bundle's codes and keep them beside it",
+                        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    pr.add_argument("bundle", help="bundle folder, e.g. models/cells-vae")
+    pr.add_argument("--method", nargs="+", default=["pca", "tsne", "umap"], choices=["pca", "tsne", "umap", "dims"])
+    pr.add_argument("--seed", type=int, default=0)
+    pr.add_argument("--quiet", action="store_true")
+    pr.set_defaults(func=_project)
 
     s = sub.add_parser("score", help="log-likelihood and percentiles of an image under a bundle's model",
                        formatter_class=argparse.ArgumentDefaultsHelpFormatter)

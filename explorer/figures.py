@@ -11,10 +11,6 @@ PALETTE = ["#E69F00", "#009E73", "#CC79A7", "#0072B2", "#D55E00", "#56B4E9", "#F
 SPLIT_NAMES = ("train", "val", "test")
 
 
-def class_colour(k: int) -> str:
-    return PALETTE[k % len(PALETTE)]
-
-
 # A class whose name says its colour (a stain: "CP-13 (tau, red)") is drawn in that colour.
 COLOUR_WORDS = {"red": "#D55E00", "green": "#009E73", "yellow": "#E6AB02", "blue": "#0072B2",
                 "magenta": "#CC79A7", "cyan": "#56B4E9", "orange": "#E69F00"}
@@ -161,13 +157,14 @@ def likelihood_histograms(values: np.ndarray, labels: np.ndarray, split: np.ndar
     lo, hi = (float(finite.min()), float(finite.max())) if len(finite) else (0.0, 1.0)
     size = (hi - lo) / nbins if hi > lo else 1.0
     bins = {"start": lo, "end": hi + size, "size": size}
+    colours = class_colours(class_names)
     for row, s in enumerate(present, start=1):
         for c, name in enumerate(class_names):
             sel = (split == s) & (labels == c)
             if not sel.any():
                 continue
             fig.add_trace(go.Histogram(x=values[sel], name=name, legendgroup=name, showlegend=row == 1,
-                                       marker_color=class_colour(c), opacity=0.6, xbins=bins,
+                                       marker_color=colours[c], opacity=0.6, xbins=bins,
                                        hovertemplate=f"{name}<br>%{{x}}<br>%{{y}} images<extra></extra>"),
                           row=row, col=1)
     fig.update_layout(barmode="overlay", template="plotly_white", height=height,

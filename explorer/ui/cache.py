@@ -56,3 +56,18 @@ def neighbours(path: str, stamp: int):
     from sklearn.neighbors import NearestNeighbors
 
     return NearestNeighbors(n_neighbors=9).fit(bundle(path, stamp).mu)
+
+
+@st.cache_resource(max_entries=4, show_spinner=False)
+def scores(path: str, stamp: int):
+    """The per-image ELBO / IWAE scores stored beside the bundle, or None when not computed yet."""
+    from explorer.evaluation import load_scores
+
+    return load_scores(bundle(path, stamp))
+
+
+@st.cache_resource(max_entries=4, show_spinner="Training the pixel classifier on the training split…")
+def classifier(path: str, stamp: int, seed: int):
+    from explorer.evaluation import fit_classifier
+
+    return fit_classifier(bundle(path, stamp), seed=seed)

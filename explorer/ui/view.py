@@ -166,7 +166,8 @@ def view_ui(models_dir: Path) -> View | None:
             params["x"] = st.selectbox("x axis", dims, format_func=lambda d: f"z{d}", key="p_x")
             params["y"] = st.selectbox("y axis", dims, format_func=lambda d: f"z{d}", key="p_y")
         seed = int(st.number_input("Random seed", 0, 2**31 - 1, key="p_seed"))
-    colours = ["class", "split"] + [f"z{d}" for d in range(m["latent_dim"])]
+    has_scores = cache.scores(str(path), stamp) is not None
+    colours = ["class", "split"] + (["log p(x)"] if has_scores else []) + [f"z{d}" for d in range(m["latent_dim"])]
     colour = st.sidebar.selectbox("Colour by", colours, key="colour")
     names = b.class_names
     classes = st.sidebar.multiselect("Classes", list(range(len(names))), default=list(range(len(names))),

@@ -43,7 +43,11 @@ def build_map(view: View, proj, height: int = 640):
     idx, sub = shown_points(view)
     xy = proj.embedding
     colour = view.colour
-    values = b.mu[idx, int(colour[1:])] if colour.startswith("z") else None
+    values = None
+    if colour.startswith("z"):
+        values = b.mu[idx, int(colour[1:])]
+    elif colour == "log p(x)":
+        values = cache.scores(str(view.path), view.stamp).iwae[idx]
     fig = map_figure(xy[idx], idx, b.labels[idx], b.class_names, b.ids[idx],
                      colour="class" if colour == "class" else "split" if colour == "split" else "value",
                      values=values, value_name=colour, split=b.split[idx],
