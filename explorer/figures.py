@@ -195,3 +195,55 @@ def image_grid_figure(images: np.ndarray, ncols: int, title: str = "", scale: in
                       height=grid.shape[0] + (60 if title else 20), width=grid.shape[1] + 140,
                       margin={"l": 10, "r": 10, "t": 50 if title else 10, "b": 10}, xaxis=axis, yaxis=yaxis)
     return fig
+
+
+def plausibility_strip(paths: list[tuple[str, object]], class_names: list[str], current: int | None = None,
+                       title: str = "Plausibility along the path", height: int = 560) -> go.Figure:
+    """Per-frame plausibility of one or more paths (name, Plausibility), sharing the frame axis.
+
+    Rows: distance to the nearest training code and round-trip error |enc(dec(z)) - z| (each with its
+    "off the data" threshold dashed), the log-density of the code under the prior, and, when there are
+    classifier predictions, the confidence coloured by the predicted class. Frames flagged as off the
+    data are marked under the first row; ``current`` draws the scrubber's frame as a vertical line.
+    """
+    from plotly.subplots import make_subplots
+
+    has_clf = any(p.confidence is not None for _, p in paths)
+    rows = ["distance to the nearest training code", "round trip |enc(dec(z)) − z|", "log prior density of z"]
+    if has_clf:
+        rows.append("classifier confidence (colour: predicted class)")
+    fig = make_subplots(rows=len(rows), cols=1, shared_xaxes=True, vertical_spacing=0.06, subplot_titles=rows)
+    line_colours = ["#222222", "#0072B2", "#D55E00"]
+    colours = class_colours(class_names)
+    for j, (name, p) in enumerate(paths):
+        x = np.arange(len(p.nn_distance))
+        c = line_colours[j % len(line_colours)]
+        for row, y in ((1, p.nn_distance), (2, p.roundtrip), (3, p.log_prior)):
+            fig.add_trace(go.Scatter(x=x, y=y, mode="lines", name=name, legendgroup=name, showlegend=row == 1,
+                                     line={"color": c, "width": 1.6}), row=row, col=1)
+        flagged = np.flatnonzero(p.flags)
+        if len(flagged):
+            top = float(max(p.nn_distance.max(), p.thresholds["nn_distance"]))
+            fig.add_trace(go.Scatter(x=flagged, y=np.full(len(flagged), top * (1.04 + 0.04 * j)), mode="markers",
+                                     name=f"{name}: off the data", legendgroup=name,
+                                     marker={"symbol": "line-ns-open", "size": 9, "color": "#d62728"},
+                                     hovertemplate="frame %{x}: off the data<extra></extra>"), row=1, col=1)
+        if has_clf and p.confidence is not None:
+            fig.add_trace(go.Scatter(x=x, y=p.confidence, mode="markers", name=f"{name}: class", legendgroup=name,
+                                     showlegend=False, text=[class_names[k] for k in p.pred_class],
+                                     marker={"size": 4, "color": [colours[k] for k in p.pred_class],
+                                             "symbol": "circle" if j == 0 else "diamond"},
+                                     hovertemplate="frame %{x}: %{text} (%{y:.2f})<extra></extra>"),
+                          row=len(rows), col=1)
+    first = paths[0][1]
+    for row, key in ((1, "nn_distance"), (2, "roundtrip")):
+        fig.add_hline(y=first.thresholds[key], line={"dash": "dash", "color": "#d62728", "width": 1},
+                      annotation_text="off the data above", annotation_font_size=10, row=row, col=1)
+    if current is not None:
+        fig.add_vline(x=current, line={"color": "#d62728", "width": 1.5})
+    fig.update_layout(title={"text": title, "x": 0.01, "xanchor": "left"}, height=height, template="plotly_white",
+                      margin={"l": 10, "r": 10, "t": 70, "b": 10}, hovermode="x unified",
+                      legend={"orientation": "h", "y": 1.08, "x": 1, "xanchor": "right"})
+    fig.update_xaxes(title_text="frame", row=len(rows), col=1)
+    fig.update_annotations(font_size=12)
+    return fig

@@ -214,6 +214,8 @@ class LatentPath:
     ``key_indices[i]`` is the image index key ``i`` came from (``None`` for a key that is not an
     image's code, e.g. a point picked on the map); ``key_ids`` optionally holds those images' ids.
     ``meta`` holds what :meth:`from_json` read beside the path (bundle, projection, seed, ...).
+    ``method`` is any of :data:`PATH_METHODS`; ``"data"`` walks through ``codes`` (the training
+    codes), which are needed to make its frames and are not written to the JSON.
     """
 
     key_indices: list[int | None]
@@ -223,11 +225,13 @@ class LatentPath:
     closed: bool = True
     key_ids: list[str | None] | None = None
     meta: dict[str, Any] = field(default_factory=dict)
+    codes: np.ndarray | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         self.keys = _check_keys(self.keys)
         self.frames_per_segment = _check_fps(self.frames_per_segment)
-        _check_method(self.method)
+        if self.method not in PATH_METHODS:
+            raise ValueError(f"unknown path method {self.method!r}; choose one of {', '.join(sorted(PATH_METHODS))}.")
         self.closed = bool(self.closed)
         self.key_indices = [None if i is None else int(i) for i in self.key_indices]
         if len(self.key_indices) != len(self.keys):
@@ -252,9 +256,11 @@ class LatentPath:
         n_seg = len(self.keys) if self.closed else len(self.keys) - 1
         return n_seg * self.frames_per_segment + (0 if self.closed else 1)
 
-    def frames(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """``loop_path`` for this path: ``(frames (F, D), segment (F,), t (F,))``."""
-        return loop_path(self.keys, self.frames_per_segment, self.method, self.closed)
+    def frames(self) -> "PathFrames":
+        """The path's frames, unpacking as ``(frames (F, D), segment (F,), t (F,))``."""
+        if self.method == "data" and self.codes is None:
+            raise ValueError("a data-following path needs the training codes to make its frames.")
+        return path_frames(self.method, self.keys, self.codes, self.frames_per_segment, self.closed)
 
     def to_json(self, bundle_name: str, projection: str | None = None, seed: int | None = None,
                 frame_xy: Any = None) -> str:
@@ -366,6 +372,12 @@ class PathFrames:
 
     def __iter__(self):
         return iter((self.frames, self.segment, self.t))
+
+    def __getitem__(self, i):
+        return (self.frames, self.segment, self.t)[i]
+
+    def __len__(self) -> int:
+        return 3
 
 
 def _polyline_resample(points: np.ndarray, m: int) -> np.ndarray:

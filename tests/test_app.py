@@ -186,3 +186,35 @@ def test_a_link_reopens_the_same_view(tiny_bundle, tmp_path, monkeypatch):
     at.session_state["picked"] = 12
     at.run()
     assert at.query_params["pick"] in ("12", ["12"]) and at.query_params["map_params"] in ("x:2,y:3", ["x:2,y:3"])
+
+
+def test_probe_atlas_cloud_selection_and_class_directions(app, media, tiny_bundle):
+    at = app
+    at.sidebar.selectbox(key="method").set_value("pca").run()
+    b = load_bundle(tiny_bundle)
+    at.session_state["picked"] = 4
+    for key in ("probe_mode", "atlas_mode", "cloud_mode"):
+        at.toggle(key=key).set_value(True)
+    at.run()
+    assert not at.exception, at.exception
+    fig = json.loads(at.get("plotly_chart")[0].proto.spec)
+    assert fig["layout"]["images"], "the decoded atlas lies under the points"
+    names = [t.get("name") for t in fig["data"]]
+    assert "probe" in names and "posterior samples" in names
+    # a click on empty space (the probe) decodes the code under it
+    at.session_state["probe"] = (1e3, 1e3)
+    at.run()
+    assert any("Probe at" in h.value for h in at.subheader)
+    assert any("Far from any data" in w.value for w in at.warning)
+    # a box selection lists the images with their class mix and exports their ids
+    at.session_state["selected"] = [0, 1, 2, 3, 4, 5]
+    at.run()
+    assert any("Selection · 6 images" in h.value for h in at.subheader)
+    ids = download(at, media, "Selected ids (CSV)")[0].decode().splitlines()
+    assert len(ids) == 7 and ids[1].split(",")[1] == b.ids[0]
+    # moving along a class direction changes the decoded image
+    before = [img.url for el in at.get("image") for img in el.proto.imgs]
+    at.slider(key="attr_amount").set_value(1.5).run()
+    assert not at.exception, at.exception
+    assert any("amount +1.50" == c for c in image_captions(at))
+    assert [img.url for el in at.get("image") for img in el.proto.imgs] != before

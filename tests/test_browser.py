@@ -16,7 +16,13 @@ SHOTS = ROOT / "bench" / "out"
 
 
 def click_map_point(page, x: float, y: float) -> None:
+    """Hover until Plotly shows the hover label (its hit test is done), then click."""
     px, py = page.evaluate(POINT_PIXEL_JS, [".js-plotly-plot", float(x), float(y)])
+    page.mouse.move(1, 1)  # off the chart, so that arriving at the spot is a new hover
+    page.evaluate("""() => { const gd = document.querySelector('.js-plotly-plot');
+        window.__hovered = false; gd.on('plotly_hover', () => { window.__hovered = true; }); }""")
+    page.mouse.move(px, py)
+    page.wait_for_function("() => window.__hovered")
     page.mouse.click(px, py)
 
 
@@ -34,6 +40,17 @@ def wait_for_map(page) -> None:
 def panel_title(page, image_id):
     """The picked-image panel's heading for an image."""
     return page.locator("h3", has_text=str(image_id))
+
+
+def emptiest_spot(xy):
+    """The spot inside the map's bounding box farthest from every point."""
+    import numpy as np
+
+    lo, hi = xy.min(0), xy.max(0)
+    gx, gy = np.meshgrid(np.linspace(lo[0], hi[0], 40), np.linspace(lo[1], hi[1], 40))
+    spots = np.stack([gx.ravel(), gy.ravel()], 1)
+    d = np.linalg.norm(spots[:, None] - xy[None], axis=-1).min(1)
+    return spots[int(np.argmax(d))]
 
 
 def isolated_points(xy, n):
@@ -67,6 +84,19 @@ def test_click_reconstruct_and_path_movie(app_url):
         page.get_by_text("the 8 nearest neighbours in latent space").wait_for()
         page.screenshot(path=str(SHOTS / "browser-map.png"))
 
+        # probe mode: a click on empty space (a corner of the map window) decodes the code there
+        page.get_by_text("Probe", exact=True).click()
+        page.get_by_text("Atlas", exact=True).click()
+        wait_for_map(page)
+        page.wait_for_function("""() => { const gd = document.querySelector('.js-plotly-plot');
+            return gd.data.some(t => t.name === 'probe') && (gd.layout.images || []).length > 0; }""")
+        click_map_point(page, *emptiest_spot(proj.embedding))
+        page.locator("h3", has_text="Probe at").wait_for()
+        page.get_by_text("decoded at this spot").wait_for()
+        page.screenshot(path=str(SHOTS / "browser-probe-atlas.png"))
+        page.get_by_text("Probe", exact=True).click()
+        page.get_by_text("Atlas", exact=True).click()
+
         # a second browser session picks another image; the first one keeps its own
         other = new_page(browser)
         other.goto(app_url)
@@ -88,3 +118,22 @@ def test_click_reconstruct_and_path_movie(app_url):
         page.evaluate("() => { const v = document.querySelector('video'); v.muted = true; return v.play(); }")
         page.wait_for_function("() => document.querySelector('video').currentTime > 0.5")
         page.screenshot(path=str(SHOTS / "browser-paths.png"))
+
+
+def test_the_default_bundle_report_is_made_by_the_command_and_opens_in_chromium(tmp_path):
+    import subprocess
+    import sys
+
+    out = tmp_path / "report.html"
+    r = subprocess.run([sys.executable, "-m", "explorer", "report", "models/cells-vae", "--out", str(out), "--quiet",
+                        "--method", "tsne"], cwd=ROOT, capture_output=True, text=True, timeout=900)
+    assert r.returncode == 0, r.stderr
+    assert "test images: accuracy" in r.stdout
+    with chromium() as browser:
+        page = new_page(browser, 1300, 2400)
+        page.goto(out.as_uri())
+        page.get_by_text("Pixel classifier on the 200 test images").first.wait_for()
+        page.wait_for_function("() => document.querySelectorAll('.js-plotly-plot').length >= 3")
+        assert page.locator("img[src^='data:image/png;base64,']").count() >= 3
+        SHOTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(SHOTS / "browser-report.png"))

@@ -71,3 +71,11 @@ def classifier(path: str, stamp: int, seed: int):
     from explorer.evaluation import fit_classifier
 
     return fit_classifier(bundle(path, stamp), seed=seed)
+
+
+@st.cache_resource(max_entries=4, show_spinner="Calibrating what counts as off the data…")
+def calibration(path: str, stamp: int):
+    """Thresholds for "off the data" from the bundle's own held-out codes."""
+    from explorer.plausibility import calibrate
+
+    return calibrate(bundle(path, stamp))

@@ -15,7 +15,7 @@ def chart_config(filename: str) -> dict:
     """Plotly's toolbar with a high-resolution PNG button that names the file after the view."""
     return {"displaylogo": False, "scrollZoom": True,
             "toImageButtonOptions": {"format": "png", "filename": filename, "scale": 3},
-            "modeBarButtonsToRemove": ["select2d", "lasso2d", "autoScale2d"]}
+            "modeBarButtonsToRemove": ["autoScale2d"]}
 
 
 def grid_png(images: np.ndarray, ncols: int, scale: int, meta: dict | None = None) -> bytes:

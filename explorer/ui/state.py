@@ -17,6 +17,8 @@ PATH_CLOSED = "path_closed"
 PATH_FPS = "path_fps"
 PATH_METHOD = "path_method"
 FRAME = "frame"              # the scrubber's frame index
+PROBE = "probe"              # (x, y) of a click on empty map space, or None
+SELECTED = "selected"        # dataset indices in the box / lasso selection
 SAMPLE_SEED = "sample_seed"
 PRESENT = "present"          # presentation look: large images, little text
 MAP_SELECT = "map_select"    # the map chart's widget key
@@ -26,7 +28,7 @@ QUERY_LOADED = "query_loaded"
 VIEW = "_view"               # the sidebar's View of this run, read by the page scripts
 
 DEFAULTS = {
-    PICKED: None, PICK_SOURCE: None, PATH_KEYS: [], PATH_CLOSED: True, PATH_FPS: 100, PATH_METHOD: "linear",
+    PICKED: None, PICK_SOURCE: None, PROBE: None, SELECTED: [], PATH_KEYS: [], PATH_CLOSED: True, PATH_FPS: 100, PATH_METHOD: "linear",
     FRAME: 0, SAMPLE_SEED: 0, PRESENT: False,
 }
 
@@ -51,7 +53,7 @@ def set_sliders(code) -> None:
 def reset_for_bundle() -> None:
     """A different bundle: forget picks, paths and slider positions that belong to the old one."""
     st.session_state.pop(SLIDERS_FOR, None)
-    for key in (PICKED, PICK_SOURCE, PATH_KEYS, FRAME):
+    for key in (PICKED, PICK_SOURCE, PROBE, SELECTED, PATH_KEYS, FRAME):
         st.session_state[key] = list(DEFAULTS[key]) if isinstance(DEFAULTS[key], list) else DEFAULTS[key]
     for key in [k for k in st.session_state if str(k).startswith(SLIDER_PREFIX)]:
         del st.session_state[key]

@@ -7,8 +7,9 @@ import streamlit as st
 
 from explorer import export
 from explorer.figures import add_marker, add_path, map_figure
-from explorer.paths import loop_path
+from explorer.paths import path_frames
 from explorer.ui import cache, state
+from explorer.ui import map_layers as layers
 from explorer.ui.components import chart_config, kl_per_dimension, picked_panel, show_grid
 from explorer.ui.view import MAX_POINTS, View, write_link
 
@@ -59,17 +60,6 @@ def build_map(view: View, proj, height: int = 640):
     return fig
 
 
-def on_map_select(view: View):
-    def callback():
-        sel = st.session_state.get(state.MAP_SELECT)
-        points = (sel or {}).get("selection", {}).get("points", [])
-        if points:
-            cd = points[0].get("customdata")
-            idx = int(cd[0] if isinstance(cd, (list, tuple)) else cd)
-            state.pick(idx, "map")
-    return callback
-
-
 def sliders_ui(view: View) -> None:
     """One slider per latent dimension, most active first; the decoded image follows them."""
     b = view.bundle
@@ -110,27 +100,52 @@ def explore_ui(view: View, proj) -> None:
     b = view.bundle
     left, right = st.columns([3, 2], gap="medium")
     with left:
-        fig = build_map(view, proj, height=720 if view.present else 640)
+        t1, t2, t3, t4 = st.columns(4)
+        probe = t1.toggle("Probe", key="probe_mode",
+                          help="Probe empty space: a click where there is no image decodes the latent code under it.")
+        atlas = t2.toggle("Atlas", key="atlas_mode",
+                          help="A decoded atlas: images decoded from codes tiling the map (20 x 20), under the points.")
+        cloud = t3.toggle("Posterior", key="cloud_mode", disabled="logvar" not in b.latents,
+                          help="100 codes drawn from the picked image's posterior q(z | x), placed on the map.")
         keys = st.session_state[state.PATH_KEYS]
-        if len(keys) >= 2 and st.toggle("Show the path on the map", value=True, key="map_show_path"):
-            frames, _, _ = loop_path(b.mu[keys], 20, st.session_state[state.PATH_METHOD],
-                                     st.session_state[state.PATH_CLOSED])
+        show_path = t4.toggle("Path", value=True, key="map_show_path", disabled=len(keys) < 2,
+                              help="The path built on the Paths page.")
+        fig = build_map(view, proj, height=720 if view.present else 640)
+        if atlas:
+            layers.add_atlas(fig, view)
+        if probe:
+            layers.add_probe_targets(fig, proj)
+        if show_path and len(keys) >= 2:
+            frames, _, _ = path_frames(st.session_state[state.PATH_METHOD], b.mu[keys], b.mu[b.split_index("train")],
+                                       20, st.session_state[state.PATH_CLOSED])
             add_path(fig, proj.place(frames), proj.embedding[keys])
         picked = st.session_state.get(state.PICKED)
+        if picked is not None and cloud:
+            layers.add_posterior_cloud(fig, view, proj, picked)
         if picked is not None and st.session_state.get(state.PICK_SOURCE) != "map":
             add_marker(fig, proj.embedding[picked], "picked image")
-        st.plotly_chart(fig, key=state.MAP_SELECT, on_select=on_map_select(view), selection_mode=("points",),
-                        config=chart_config(f"{view.key}_map"))
+        if probe and st.session_state.get(state.PROBE) is not None:
+            add_marker(fig, np.asarray(st.session_state[state.PROBE]), "probe", symbol="x-thin-open", colour="#d62728")
+        st.plotly_chart(fig, key=state.MAP_SELECT, on_select=layers.on_select(view),
+                        selection_mode=("points", "box", "lasso"), config=chart_config(f"{view.key}_map"))
         st.download_button(
             "Map data (CSV)", lambda: export.map_csv(b.ids, b.ids, np.asarray(b.class_names)[b.labels], b.split,
                                                      proj.embedding, b.mu),
             file_name=f"{view.key}_map.csv", mime="text/csv", key="dl_csv", on_click="ignore")
+        layers.selection_panel(view)
     with right:
-        picked_panel(view)
+        if probe and st.session_state.get(state.PROBE) is not None:
+            layers.probe_panel(view, proj)
+        else:
+            picked_panel(view)
     st.subheader("Latent sliders")
     st.caption("Move a dimension and watch the decoded image; dimensions are ordered by their mean KL to the prior, "
                "the active ones first. The sliders start at the picked image's code.")
     st.fragment(sliders_ui)(view)
+    st.subheader("Class directions")
+    st.caption("Attribute vectors: the difference between two classes' mean codes (training images), added to the "
+               "picked image's code in steps.")
+    st.fragment(layers.attribute_ui)(view)
     write_link(view)
 
 
