@@ -32,13 +32,16 @@ def blobs() -> ImageSet:
     return blobs_imageset()
 
 
-@pytest.fixture(scope="session")
-def tiny_bundle(tmp_path_factory):
-    """A 2-epoch conv VAE bundle on 90 blob images."""
+def train_tiny(out, kind: str = "vae", epochs: int = 2):
+    """A bundle of ``kind`` (latent size 4) trained for ``epochs`` on 90 blob images, saved at ``out``."""
     from explorer.pipeline import train_bundle
     from explorer.train import TrainConfig
 
-    out = tmp_path_factory.mktemp("bundles") / "tiny-vae"
-    train_bundle(blobs_imageset(), out, kind="vae", model_options={"latent_dim": 4},
-                 config=TrainConfig(epochs=2, batch_size=32), progress=False, log=lambda m: None)
-    return out
+    return train_bundle(blobs_imageset(), out, kind=kind, model_options={"latent_dim": 4},
+                        config=TrainConfig(epochs=epochs, batch_size=32), progress=False, log=lambda m: None)
+
+
+@pytest.fixture(scope="session")
+def tiny_bundle(tmp_path_factory):
+    """A 2-epoch conv VAE bundle on 90 blob images."""
+    return train_tiny(tmp_path_factory.mktemp("bundles") / "tiny-vae")

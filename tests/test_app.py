@@ -64,13 +64,18 @@ def download(at, media, label: str):
     raise AssertionError(f"no download button {label!r}; have {[e.proto.label for e in at.get('download_button')]}")
 
 
-@pytest.fixture
-def app(tiny_bundle, tmp_path, monkeypatch):
+def app_on_tiny_bundle(tiny_bundle, tmp_path, monkeypatch) -> AppTest:
+    """The app, not yet run, on a models folder that holds a copy of the tiny bundle named "tiny"."""
     models = tmp_path / "models"
     models.mkdir()
     shutil.copytree(tiny_bundle, models / "tiny")
     monkeypatch.setenv("LATENT_EXPLORER_MODELS", str(models))
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180)
+    return AppTest.from_file(str(ROOT / "app.py"), default_timeout=180)
+
+
+@pytest.fixture
+def app(tiny_bundle, tmp_path, monkeypatch):
+    at = app_on_tiny_bundle(tiny_bundle, tmp_path, monkeypatch)
     at.run()
     assert not at.exception, at.exception
     return at
@@ -169,11 +174,7 @@ def test_samples_page_shows_a_grid_for_a_seed(app, media):
 
 
 def test_a_link_reopens_the_same_view(tiny_bundle, tmp_path, monkeypatch):
-    models = tmp_path / "models"
-    models.mkdir()
-    shutil.copytree(tiny_bundle, models / "tiny")
-    monkeypatch.setenv("LATENT_EXPLORER_MODELS", str(models))
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180)
+    at = app_on_tiny_bundle(tiny_bundle, tmp_path, monkeypatch)
     at.query_params.update({"bundle": "tiny", "map": "dims", "map_params": "x:2,y:3", "pick": "11",
                             "path": "1,2,3", "fps": "20"})
     at.run()

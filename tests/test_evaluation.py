@@ -28,15 +28,9 @@ def vae_dir(tiny_bundle, tmp_path):
 
 @pytest.fixture(scope="module")
 def tiny_ae(tmp_path_factory):
-    from explorer.pipeline import train_bundle
-    from explorer.train import TrainConfig
+    from .conftest import train_tiny
 
-    from .conftest import blobs_imageset
-
-    out = tmp_path_factory.mktemp("ae") / "tiny-ae"
-    train_bundle(blobs_imageset(), out, kind="ae", model_options={"latent_dim": 4},
-                 config=TrainConfig(epochs=1, batch_size=32), progress=False, log=lambda m: None)
-    return out
+    return train_tiny(tmp_path_factory.mktemp("ae") / "tiny-ae", kind="ae", epochs=1)
 
 
 # -- the classifier ----------------------------------------------------------------------------------
