@@ -219,3 +219,29 @@ def test_probe_atlas_cloud_selection_and_class_directions(app, media, tiny_bundl
     assert not at.exception, at.exception
     assert any("amount +1.50" == c for c in image_captions(at))
     assert [img.url for el in at.get("image") for img in el.proto.imgs] != before
+
+
+def test_a_broken_bundle_gets_a_clear_message_not_a_traceback(tiny_bundle, tmp_path, monkeypatch):
+    at = app_on_tiny_bundle(tiny_bundle, tmp_path, monkeypatch)
+    (tmp_path / "models" / "tiny" / "weights.safetensors").write_bytes(b"garbage")
+    at.run()
+    assert not at.exception, at.exception
+    assert any("weights.safetensors: cannot be read" in e.value for e in at.error)
+
+
+def test_candidate_upload_is_scored_and_a_bad_one_gets_a_clear_message(app, tiny_bundle):
+    at = app
+    at.switch_page("explorer/ui/pages/evaluate.py").run()
+    at.button(key="run_scores").click().run()  # the per-image log-likelihoods, stored beside the bundle
+    assert not at.exception, at.exception
+    b = load_bundle(tiny_bundle)
+    img = Image.fromarray((b.images[3].transpose(1, 2, 0) * 255).astype(np.uint8)).resize((40, 40))
+    buf = io.BytesIO()
+    img.save(buf, format="PNG")
+    at.file_uploader(key="candidate").set_value(("cell one.png", buf.getvalue(), "image/png")).run()
+    assert not at.exception, at.exception
+    assert any(m.label == "IWAE log p(x)" for m in at.metric)
+    assert "as the model sees it" in image_captions(at)
+    at.file_uploader(key="candidate").set_value(("notes.png", b"this is text, not a picture", "image/png")).run()
+    assert not at.exception, at.exception
+    assert any("notes.png: cannot be used" in e.value for e in at.error)
