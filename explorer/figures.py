@@ -202,14 +202,18 @@ def plausibility_strip(paths: list[tuple[str, object]], class_names: list[str], 
     """Per-frame plausibility of one or more paths (name, Plausibility), sharing the frame axis.
 
     Rows: distance to the nearest training code and round-trip error |enc(dec(z)) - z| (each with its
-    "off the data" threshold dashed), the log-density of the code under the prior, and, when there are
-    classifier predictions, the confidence coloured by the predicted class. Frames flagged as off the
+    "off the data" threshold dashed), the log-density of the code under the prior, when computed the
+    log-likelihood of each decoded frame, and, when there are classifier predictions, the confidence
+    coloured by the predicted class. Frames flagged as off the
     data are marked under the first row; ``current`` draws the scrubber's frame as a vertical line.
     """
     from plotly.subplots import make_subplots
 
     has_clf = any(p.confidence is not None for _, p in paths)
+    has_lik = any(p.log_likelihood is not None for _, p in paths)
     rows = ["distance to the nearest training code", "round trip |enc(dec(z)) − z|", "log prior density of z"]
+    if has_lik:
+        rows.append("log-likelihood of the decoded frame (IWAE, nats)")
     if has_clf:
         rows.append("classifier confidence (colour: predicted class)")
     fig = make_subplots(rows=len(rows), cols=1, shared_xaxes=True, vertical_spacing=0.06, subplot_titles=rows)
@@ -218,7 +222,10 @@ def plausibility_strip(paths: list[tuple[str, object]], class_names: list[str], 
     for j, (name, p) in enumerate(paths):
         x = np.arange(len(p.nn_distance))
         c = line_colours[j % len(line_colours)]
-        for row, y in ((1, p.nn_distance), (2, p.roundtrip), (3, p.log_prior)):
+        series = [(1, p.nn_distance), (2, p.roundtrip), (3, p.log_prior)]
+        if has_lik and p.log_likelihood is not None:
+            series.append((4, p.log_likelihood))
+        for row, y in series:
             fig.add_trace(go.Scatter(x=x, y=y, mode="lines", name=name, legendgroup=name, showlegend=row == 1,
                                      line={"color": c, "width": 1.6}), row=row, col=1)
         flagged = np.flatnonzero(p.flags)

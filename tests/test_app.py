@@ -245,3 +245,25 @@ def test_candidate_upload_is_scored_and_a_bad_one_gets_a_clear_message(app, tiny
     at.file_uploader(key="candidate").set_value(("notes.png", b"this is text, not a picture", "image/png")).run()
     assert not at.exception, at.exception
     assert any("notes.png: cannot be used" in e.value for e in at.error)
+
+
+def test_path_plausibility_compares_straight_and_data_following_paths(app, tiny_bundle):
+    at = app
+    at.session_state["path_keys"] = [0, 3, 6, 9]
+    at.session_state["path_fps"] = 10
+    at.switch_page("explorer/ui/pages/paths.py").run()
+    assert not at.exception, at.exception
+    table = at.dataframe[0].value
+    assert list(table.columns) == ["straight", "through the data"]
+    assert "frames off the data" in table.index
+    at.toggle(key="path_classify").set_value(True)
+    at.toggle(key="path_likelihood").set_value(True).run()
+    assert not at.exception, at.exception
+    table = at.dataframe[0].value
+    assert "classifier: majority class" in table.index and "mean / min log-likelihood" in table.index
+    strip = json.loads(next(c for c in at.get("plotly_chart") if "Plausibility" in c.proto.spec).proto.spec)
+    titles = [a["text"] for a in strip["layout"]["annotations"]]
+    assert any("log-likelihood of the decoded frame" in t for t in titles)
+    at.radio(key="path_method").set_value("data").run()
+    assert not at.exception, at.exception
+    assert list(at.dataframe[0].value.columns) == ["through the data", "straight"]

@@ -79,3 +79,12 @@ def calibration(path: str, stamp: int):
     from explorer.plausibility import calibrate
 
     return calibrate(bundle(path, stamp))
+
+
+@st.cache_resource(max_entries=16, show_spinner=False)
+def trust(path: str, stamp: int, method: str, seed: int, params: tuple) -> dict:
+    """How faithful a map is to the latent space (on up to 2,000 points)."""
+    from explorer.evaluation import projection_trust
+
+    b = bundle(path, stamp)
+    return projection_trust(b.mu, projection(path, stamp, method, seed, params).embedding, b.labels, seed=seed)

@@ -128,6 +128,11 @@ def explore_ui(view: View, proj) -> None:
             add_marker(fig, np.asarray(st.session_state[state.PROBE]), "probe", symbol="x-thin-open", colour="#d62728")
         st.plotly_chart(fig, key=state.MAP_SELECT, on_select=layers.on_select(view),
                         selection_mode=("points", "box", "lasso"), config=chart_config(f"{view.key}_map"))
+        t = cache.trust(str(view.path), view.stamp, view.method, view.seed, view.params)
+        st.caption(f"How far to trust this map: trustworthiness {t['trustworthiness']:.2f}, "
+                   f"{100 * t['neighbour_preservation']:.0f}% of latent neighbours kept (k = {t['k']}), "
+                   f"class kNN accuracy {100 * t['knn_accuracy_map']:.0f}% on the map vs "
+                   f"{100 * t['knn_accuracy_latent']:.0f}% in latent space.")
         st.download_button(
             "Map data (CSV)", lambda: export.map_csv(b.ids, b.ids, np.asarray(b.class_names)[b.labels], b.split,
                                                      proj.embedding, b.mu),

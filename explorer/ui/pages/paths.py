@@ -42,13 +42,15 @@ def movie(kind: str, frames: np.ndarray, fps: int) -> bytes:
 
 
 @st.cache_resource(max_entries=16, show_spinner="Measuring how plausible each frame is…")
-def plausibility(path: str, stamp: int, method: str, keys: tuple, fps: int, closed: bool, classify: bool, seed: int):
+def plausibility(path: str, stamp: int, method: str, keys: tuple, fps: int, closed: bool, classify: bool,
+                 likelihood: bool, seed: int):
     b = cache.bundle(path, stamp)
     lp = LatentPath.from_codes(b.mu, list(keys), frames_per_segment=fps, method=method, closed=closed,
                                codes=b.mu[b.split_index("train")])
     pf = lp.frames()
     clf = cache.classifier(path, stamp, seed).predict_proba if classify else None
-    return pf, frame_plausibility(b, pf.frames, classifier=clf, calibration=cache.calibration(path, stamp))
+    return pf, frame_plausibility(b, pf.frames, classifier=clf, k_likelihood=10 if likelihood else 0, seed=seed,
+                                  calibration=cache.calibration(path, stamp))
 
 
 def _move(i: int, step: int) -> None:
@@ -154,6 +156,8 @@ def summary_table(plaus: list[tuple[str, object]], class_names: list[str]) -> pd
                                                  f"({100 * s['majority_class_fraction']:.0f}% of frames)")
             row["classifier: class changes"] = s["class_changes"]
             row["classifier: mean confidence"] = f"{s['mean_confidence']:.2f}"
+        if "mean_log_likelihood" in s:
+            row["mean / min log-likelihood"] = f"{s['mean_log_likelihood']:.0f} / {s['min_log_likelihood']:.0f}"
         rows[name] = row
     return pd.DataFrame(rows)
 
@@ -200,12 +204,16 @@ def page(view: View) -> None:
                            width="stretch")
 
     st.subheader("Does the path stay on the data?")
-    c1, c2 = st.columns(2)
+    c1, c2, c3 = st.columns(3)
     other = "data" if lp.method != "data" else "linear"
     compare_on = c1.toggle(f"Compare with the path {METHOD_NAMES[other]}", value=True, key="path_compare")
-    classify = c2.toggle("Classify every frame (trains the pixel classifier once)", key="path_classify")
+    classify = c2.toggle("Classify every frame", key="path_classify",
+                         help="Trains the pixel classifier on the training images once (about 10-30 s).")
+    likelihood = c3.toggle("Log-likelihood of every frame", key="path_likelihood",
+                           disabled=not b.model.stochastic,
+                           help="An importance-weighted estimate with k = 10 samples per frame (a few seconds).")
     args = (str(view.path), view.stamp)
-    common = (tuple(lp.key_indices), lp.frames_per_segment, lp.closed, classify, view.seed)
+    common = (tuple(lp.key_indices), lp.frames_per_segment, lp.closed, classify, likelihood, view.seed)
     plaus = [(METHOD_NAMES[lp.method], plausibility(*args, lp.method, *common)[1])]
     compare = None
     xy = [frames_xy] if frames_xy is not None else None
