@@ -9,6 +9,7 @@ import os
 from pathlib import Path
 
 import streamlit as st
+import torch
 
 from explorer.ui.view import view_ui
 
@@ -24,6 +25,9 @@ def models_dir() -> Path:
     return Path(args.models).expanduser().resolve()
 
 
+# Interactive decodes are a few codes at a time: one thread answers fastest and does not stall
+# behind the browser for a second core.
+torch.set_num_threads(1)
 present = st.query_params.get("present") == "1"
 st.set_page_config(page_title="Latent Explorer", page_icon=":material/scatter_plot:", layout="wide",
                    initial_sidebar_state="collapsed" if present else "expanded")

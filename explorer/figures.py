@@ -1,4 +1,7 @@
-"""Plotly figure builders. Pure functions of arrays: no Streamlit, no file access."""
+"""Plotly figure builders. Pure functions of arrays: no Streamlit, no file access.
+
+Figures carry no template (validating one costs 15-30 ms a figure, too much on every click): the app
+draws them in Streamlit's theme, and the report applies ``REPORT_TEMPLATE`` when it embeds them."""
 
 from __future__ import annotations
 
@@ -9,6 +12,7 @@ import plotly.graph_objects as go
 PALETTE = ["#E69F00", "#009E73", "#CC79A7", "#0072B2", "#D55E00", "#56B4E9", "#F0E442", "#000000",
            "#636EFA", "#EF553B", "#00CC96", "#AB63FA", "#FFA15A", "#19D3F3", "#FF6692", "#B6E880"]
 SPLIT_NAMES = ("train", "val", "test")
+REPORT_TEMPLATE = "plotly_white"
 
 
 # A class whose name says its colour (a stain: "CP-13 (tau, red)") is drawn in that colour.
@@ -70,7 +74,7 @@ def map_figure(xy: np.ndarray, index: np.ndarray, labels: np.ndarray, class_name
             marker={"size": marker_size, "color": values, "colorscale": "Viridis", "showscale": True,
                     "colorbar": {"title": {"text": value_name}, "thickness": 14}}, **common))
     fig.update_layout(
-        title={"text": title, "x": 0.01, "xanchor": "left"}, height=height, template="plotly_white",
+        title={"text": title, "x": 0.01, "xanchor": "left"}, height=height,
         margin={"l": 10, "r": 10, "t": 50 if title else 10, "b": 10}, dragmode="pan",
         legend={"itemsizing": "constant", "orientation": "h", "y": -0.02, "yanchor": "top", "x": 0},
         xaxis={"title": axis_names[0], "showticklabels": bool(axis_names[0]), "zeroline": False},
@@ -111,7 +115,7 @@ def latent_bars(z: np.ndarray, order: np.ndarray | None = None, title: str = "La
     """The latent vector as a bar chart (dimensions in ``order`` if given)."""
     order = np.arange(len(z)) if order is None else order
     fig = go.Figure(go.Bar(x=[f"z{d}" for d in order], y=z[order], marker_color="#0072B2"))
-    fig.update_layout(title=title, height=220, template="plotly_white", margin={"l": 10, "r": 10, "t": 40, "b": 10},
+    fig.update_layout(title=title, height=220, margin={"l": 10, "r": 10, "t": 40, "b": 10},
                       xaxis={"type": "category"})
     return fig
 
@@ -132,7 +136,7 @@ def confusion_figure(class_names: list[str], counts: np.ndarray, row_percent: np
                       "<extra></extra>"))
     k = len(class_names)
     fig.update_layout(
-        title={"text": title, "x": 0.01, "xanchor": "left"}, template="plotly_white",
+        title={"text": title, "x": 0.01, "xanchor": "left"},
         height=height or 160 + 70 * k, margin={"l": 10, "r": 10, "t": 50 if title else 10, "b": 10},
         xaxis={"title": "predicted class", "side": "bottom", "type": "category"},
         yaxis={"title": "true class", "autorange": "reversed", "type": "category"},
@@ -167,7 +171,7 @@ def likelihood_histograms(values: np.ndarray, labels: np.ndarray, split: np.ndar
                                        marker_color=colours[c], opacity=0.6, xbins=bins,
                                        hovertemplate=f"{name}<br>%{{x}}<br>%{{y}} images<extra></extra>"),
                           row=row, col=1)
-    fig.update_layout(barmode="overlay", template="plotly_white", height=height,
+    fig.update_layout(barmode="overlay", height=height,
                       title={"text": title, "x": 0.01, "xanchor": "left"},
                       margin={"l": 10, "r": 10, "t": 70 if title else 30, "b": 10},
                       legend={"title": {"text": "class"}})
@@ -191,7 +195,7 @@ def image_grid_figure(images: np.ndarray, ncols: int, title: str = "", scale: in
     if row_labels:
         yaxis = {"visible": True, "showgrid": False, "zeroline": False, "ticks": "",
                  "tickvals": [i * tile + tile / 2 for i in range(len(row_labels))], "ticktext": row_labels}
-    fig.update_layout(title={"text": title, "x": 0.01, "xanchor": "left"}, template="plotly_white",
+    fig.update_layout(title={"text": title, "x": 0.01, "xanchor": "left"},
                       height=grid.shape[0] + (60 if title else 20), width=grid.shape[1] + 140,
                       margin={"l": 10, "r": 10, "t": 50 if title else 10, "b": 10}, xaxis=axis, yaxis=yaxis)
     return fig
@@ -248,7 +252,7 @@ def plausibility_strip(paths: list[tuple[str, object]], class_names: list[str], 
                       annotation_text="off the data above", annotation_font_size=10, row=row, col=1)
     if current is not None:
         fig.add_vline(x=current, line={"color": "#d62728", "width": 1.5})
-    fig.update_layout(title={"text": title, "x": 0.01, "xanchor": "left"}, height=height, template="plotly_white",
+    fig.update_layout(title={"text": title, "x": 0.01, "xanchor": "left"}, height=height,
                       margin={"l": 10, "r": 10, "t": 70, "b": 10}, hovermode="x unified",
                       legend={"orientation": "h", "y": 1.08, "x": 1, "xanchor": "right"})
     fig.update_xaxes(title_text="frame", row=len(rows), col=1)

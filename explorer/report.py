@@ -113,6 +113,7 @@ class _Plots:
         self.first = True
 
     def __call__(self, fig) -> str:
+        fig.update_layout(template=figures.REPORT_TEMPLATE)
         out = fig.to_html(full_html=False, include_plotlyjs="inline" if self.first else False,
                           config={"displaylogo": False, "responsive": True})
         self.first = False

@@ -90,3 +90,29 @@ POINT_PIXEL_JS = """([sel, x, y]) => {
   const L = gd._fullLayout, r = gd.getBoundingClientRect();
   return [r.left + L._size.l + L.xaxis.l2p(x), r.top + L._size.t + L.yaxis.l2p(y)];
 }"""
+
+
+def hover_map_point(page, x: float, y: float) -> tuple[float, float]:
+    """Move the mouse onto map point (x, y) until Plotly reports the hover; return the pixel."""
+    px, py = page.evaluate(POINT_PIXEL_JS, [".js-plotly-plot", float(x), float(y)])
+    page.mouse.move(1, 1)  # off the chart, so that arriving at the spot is a new hover
+    page.evaluate("""() => { const gd = document.querySelector('.js-plotly-plot');
+        window.__hovered = false; gd.on('plotly_hover', () => { window.__hovered = true; }); }""")
+    page.mouse.move(px, py)
+    page.wait_for_function("() => window.__hovered")
+    return px, py
+
+
+def click_map_point(page, x: float, y: float) -> None:
+    """Hover until Plotly's hit test has found the spot, then click there."""
+    page.mouse.click(*hover_map_point(page, x, y))
+
+
+def wait_for_map(page) -> None:
+    page.wait_for_function("() => { const g = document.querySelector('.js-plotly-plot');"
+                           " return g && g._fullLayout && g._fullLayout.xaxis && g.querySelector('canvas'); }")
+
+
+def panel_title(page, image_id):
+    """The picked-image panel's heading for an image."""
+    return page.locator("h3", has_text=str(image_id))

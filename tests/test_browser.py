@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.live_app import CHROMIUM, POINT_PIXEL_JS, ROOT, chromium, new_page, running_app
+from tests.live_app import CHROMIUM, ROOT, chromium, click_map_point, new_page, panel_title, running_app, wait_for_map
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser,
               pytest.mark.skipif(not Path(CHROMIUM).exists() and not os.environ.get("LATENT_EXPLORER_REQUIRE_BROWSER"),
@@ -15,31 +15,10 @@ pytestmark = [pytest.mark.slow, pytest.mark.browser,
 SHOTS = ROOT / "bench" / "out"
 
 
-def click_map_point(page, x: float, y: float) -> None:
-    """Hover until Plotly shows the hover label (its hit test is done), then click."""
-    px, py = page.evaluate(POINT_PIXEL_JS, [".js-plotly-plot", float(x), float(y)])
-    page.mouse.move(1, 1)  # off the chart, so that arriving at the spot is a new hover
-    page.evaluate("""() => { const gd = document.querySelector('.js-plotly-plot');
-        window.__hovered = false; gd.on('plotly_hover', () => { window.__hovered = true; }); }""")
-    page.mouse.move(px, py)
-    page.wait_for_function("() => window.__hovered")
-    page.mouse.click(px, py)
-
-
 @pytest.fixture(scope="module")
 def app_url():
     with running_app() as url:
         yield url
-
-
-def wait_for_map(page) -> None:
-    page.wait_for_function("() => { const g = document.querySelector('.js-plotly-plot');"
-                           " return g && g._fullLayout && g._fullLayout.xaxis && g.querySelector('canvas'); }")
-
-
-def panel_title(page, image_id):
-    """The picked-image panel's heading for an image."""
-    return page.locator("h3", has_text=str(image_id))
 
 
 def emptiest_spot(xy):

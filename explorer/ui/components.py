@@ -19,7 +19,8 @@ def chart_config(filename: str) -> dict:
 
 
 def grid_png(images: np.ndarray, ncols: int, scale: int, meta: dict | None = None) -> bytes:
-    return export.png_bytes(export.image_grid(images, ncols=ncols, scale=scale, pad=2), metadata=meta)
+    """Images tiled into one PNG, compressed lightly: it is made on every click."""
+    return export.png_bytes(export.image_grid(images, ncols=ncols, scale=scale, pad=2), metadata=meta, compress_level=1)
 
 
 def show_grid(images: np.ndarray, ncols: int, view: View, caption: str | None = None, width="content") -> bytes:
