@@ -22,6 +22,7 @@ from typing import Any, Callable, Optional
 
 import numpy as np
 
+from explorer import figures
 from explorer.checkpoint import atomic_write
 
 REPORT_FILE = "report.html"
@@ -129,7 +130,6 @@ def write_report(bundle_path: Path | str, out_html: Optional[Path | str] = None,
     class; ``n_prior`` the prior samples classified; ``method`` the map (``explorer.projection``).
     ``compare_path`` is a ``compare.json`` (default: one in or next to the bundle, if any).
     """
-    from explorer import figures
     from explorer.bundle import load_bundle
     from explorer.compare import find_compare, read_compare, table_cells
     from explorer.evaluation import (ARTICLE_CLASSIFIER, ARTICLE_RECONSTRUCTIONS, CLASSIFIER_NOTE,
