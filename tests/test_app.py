@@ -214,6 +214,7 @@ def test_probe_atlas_cloud_selection_and_class_directions(app, media, tiny_bundl
     ids = download(at, media, "Selected ids (CSV)")[0].decode().splitlines()
     assert len(ids) == 7 and ids[1].split(",")[1] == b.ids[0]
     # moving along a class direction changes the decoded image
+    at.toggle(key="attr_on").set_value(True).run()
     before = [img.url for el in at.get("image") for img in el.proto.imgs]
     at.slider(key="attr_amount").set_value(1.5).run()
     assert not at.exception, at.exception

@@ -135,7 +135,7 @@ def attribute_ui(view: View) -> None:
     """Move the picked image's code along the direction from one class's mean code to another's."""
     b = view.bundle
     k = len(b.class_names)
-    if k < 2:
+    if k < 2 or not st.toggle("Show class directions", key="attr_on"):
         return
     c1, c2, c3 = st.columns([2, 2, 3])
     names = list(range(k))
