@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.live_app import CHROMIUM, ROOT, chromium, click_map_point, new_page, panel_title, running_app, wait_for_map
+from tests.live_app import CHROMIUM, POINT_PIXEL_JS, ROOT, chromium, click_map_point, new_page, panel_title, running_app, wait_for_map
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser,
               pytest.mark.skipif(not Path(CHROMIUM).exists() and not os.environ.get("LATENT_EXPLORER_REQUIRE_BROWSER"),
@@ -76,9 +76,31 @@ def test_click_reconstruct_and_path_movie(app_url):
         page.get_by_text("Probe", exact=True).click()
         page.get_by_text("Atlas", exact=True).click()
 
-        # a second browser session picks another image; the first one keeps its own
+        # the picked image's posterior drawn on the map as a cloud
+        page.get_by_text("Posterior", exact=True).click()
+        page.wait_for_function("() => document.querySelector('.js-plotly-plot').data"
+                               ".some(t => t.name === 'posterior samples')")
+        page.get_by_text("Posterior", exact=True).click()
+
+        # a box selection lists the images inside it
+        wait_for_map(page)
+        page.locator(".js-plotly-plot .modebar-btn[data-title='Box Select']").click()
+        lo, hi = proj.embedding.min(0), proj.embedding.max(0)
+        a = page.evaluate(POINT_PIXEL_JS, [".js-plotly-plot", *(lo + 0.4 * (hi - lo)).tolist()])
+        z = page.evaluate(POINT_PIXEL_JS, [".js-plotly-plot", *(lo + 0.6 * (hi - lo)).tolist()])
+        page.mouse.move(*a)
+        page.mouse.down()
+        page.mouse.move(*z, steps=8)
+        page.mouse.up()
+        page.locator("h3", has_text="Selection ·").wait_for()
+        page.get_by_text("class mix:").wait_for()
+
+        # the URL carries the view: a second browser session opened on the link shows the same image,
+        # then picks another one, and the first session keeps its own
+        assert f"pick={i}" in page.url
         other = new_page(browser)
-        other.goto(app_url)
+        other.goto(page.url)
+        panel_title(other, b.ids[i]).wait_for()
         wait_for_map(other)
         click_map_point(other, *proj.embedding[j])
         panel_title(other, b.ids[j]).wait_for()
@@ -96,6 +118,8 @@ def test_click_reconstruct_and_path_movie(app_url):
         assert abs(duration - 500 / 30) < 0.5  # 5 keys x 100 frames at 30 fps
         page.evaluate("() => { const v = document.querySelector('video'); v.muted = true; return v.play(); }")
         page.wait_for_function("() => document.querySelector('video').currentTime > 0.5")
+        page.get_by_text("Does the path stay on the data?").wait_for()
+        page.get_by_text("Plausibility along the path").wait_for()
         page.screenshot(path=str(SHOTS / "browser-paths.png"))
 
 
