@@ -60,6 +60,19 @@ def run(arch: str, n: int, epochs: int, target: float | None, likelihood: str) -
     }
 
 
+def default_bundle_load_seconds() -> float | None:
+    """Time to load the shipped bundle and read its images, in a fresh process (imports excluded)."""
+    import subprocess
+
+    code = ("import time; from explorer.bundle import load_bundle; t = time.perf_counter(); "
+            "b = load_bundle('models/cells-vae'); b.images; print(time.perf_counter() - t)")
+    root = Path(__file__).resolve().parents[1]
+    if not (root / "models" / "cells-vae").is_dir():
+        return None
+    out = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=True)
+    return round(float(out.stdout.strip()), 3)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--n", type=int, default=2000)
@@ -71,12 +84,14 @@ def main() -> None:
     results = {"machine": {"cpus": os.cpu_count(), "torch_threads": torch.get_num_threads(),
                            "python": platform.python_version(), "torch": torch.__version__,
                            "load_average_at_start": os.getloadavg()},
-               "runs": [run(a, args.n, args.epochs, args.target, args.likelihood) for a in args.arch]}
+               "runs": [run(a, args.n, args.epochs, args.target, args.likelihood) for a in args.arch],
+               "default_bundle_load_seconds": default_bundle_load_seconds()}
     OUT.parent.mkdir(parents=True, exist_ok=True)
     OUT.write_text(json.dumps(results, indent=1))
     for r in results["runs"]:
         print(f"{r['arch']:5s} {r['images_per_second_median']:8.0f} img/s  wall {r['wall_seconds']:.0f} s  "
               f"best val {r['best_val_loss']:.1f}  within 2%: {r['time_to_within']['2%']}")
+    print(f"default bundle loads in {results['default_bundle_load_seconds']} s")
     print(f"written to {OUT}")
 
 
