@@ -42,7 +42,6 @@ def isolated_points(xy, n):
 
 
 def test_click_reconstruct_and_path_movie(app_url):
-    import numpy as np
 
     from explorer.bundle import load_bundle
     from explorer.projection import cached_only

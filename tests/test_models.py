@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from explorer.autoencoders import MODELS, VAE, build_model
+from explorer.autoencoders import VAE, build_model
 from explorer.likelihoods import LIKELIHOODS
 from explorer.pipeline import model_config
 from explorer.svd import TruncatedSVDModel
