@@ -83,7 +83,7 @@ def test_click_reconstruct_and_path_movie(app_url):
 
         # a box selection lists the images inside it
         wait_for_map(page)
-        page.locator(".js-plotly-plot .modebar-btn[data-title='Box Select']").click()
+        page.locator(".js-plotly-plot .modebar-btn[data-title='Box Select']").first.click()  # the map is the first chart
         lo, hi = proj.embedding.min(0), proj.embedding.max(0)
         a = page.evaluate(POINT_PIXEL_JS, [".js-plotly-plot", *(lo + 0.4 * (hi - lo)).tolist()])
         z = page.evaluate(POINT_PIXEL_JS, [".js-plotly-plot", *(lo + 0.6 * (hi - lo)).tolist()])
