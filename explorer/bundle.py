@@ -31,11 +31,12 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from explorer.autoencoders import LatentModel, build_model
+from explorer.data.split import SPLITS
 from explorer.errors import BundleError
 
 SCHEMA_VERSION = 1
 FILES = ("bundle.json", "weights.safetensors", "latents.npz", "images.npz")
-SPLIT_NAMES = ("train", "val", "test")
+SPLIT_NAMES = SPLITS
 
 
 @dataclass

@@ -34,6 +34,7 @@ import torch
 from explorer.checkpoint import atomic_write
 from explorer.data import load_data
 from explorer.data.imageset import ImageSet
+from explorer.data.split import SPLITS
 
 COMPARE_FILE = "compare.json"
 MODELS = ("svd", "ae", "dae", "vae")
@@ -129,7 +130,7 @@ def compare_baselines(data: str | ImageSet, latent_dim: int = 20, size: int = 28
                 "data": spec, "data_hash": images.content_hash(), "n_images": len(images),
                 "class_names": images.class_names, "latent_dim": latent_dim, "size": size, "epochs": epochs,
                 "seed": seed, "k": k, "arch": arch, "likelihood": likelihood,
-                "split_sizes": {s: int((splits[models[0]] == i).sum()) for i, s in enumerate(("train", "val", "test"))},
+                "split_sizes": {s: int((splits[models[0]] == i).sum()) for i, s in enumerate(SPLITS)},
             })
         return rows
     finally:

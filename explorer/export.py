@@ -21,7 +21,7 @@ import numpy as np
 from PIL import Image
 from PIL.PngImagePlugin import PngInfo
 
-SPLIT_NAMES = ("train", "val", "test")  # as explorer.bundle; repeated here to keep torch out
+from explorer.data.split import SPLITS as SPLIT_NAMES  # numpy only: keeps torch out of exports
 
 
 # -- pixels ------------------------------------------------------------------------------------------

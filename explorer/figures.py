@@ -8,10 +8,11 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
+from explorer.data.split import SPLITS as SPLIT_NAMES
+
 # Colour-blind-safe categorical palette (Okabe & Ito, 2008), then Plotly's for more classes.
 PALETTE = ["#E69F00", "#009E73", "#CC79A7", "#0072B2", "#D55E00", "#56B4E9", "#F0E442", "#000000",
            "#636EFA", "#EF553B", "#00CC96", "#AB63FA", "#FFA15A", "#19D3F3", "#FF6692", "#B6E880"]
-SPLIT_NAMES = ("train", "val", "test")
 REPORT_TEMPLATE = "plotly_white"
 
 

@@ -23,6 +23,7 @@ from typing import Any, Callable, Optional
 import numpy as np
 
 from explorer import figures
+from explorer.figures import SPLIT_NAMES
 from explorer.checkpoint import atomic_write
 
 REPORT_FILE = "report.html"
@@ -143,7 +144,7 @@ def write_report(bundle_path: Path | str, out_html: Optional[Path | str] = None,
     plot = _Plots()
     meta = bundle.meta
     names = bundle.class_names
-    split_sizes = {s: len(bundle.split_index(s)) for s in ("train", "val", "test")}
+    split_sizes = {s: len(bundle.split_index(s)) for s in SPLIT_NAMES}
     generated = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
     parts: list[str] = []
 

@@ -87,3 +87,18 @@ def trust(path: str, stamp: int, method: str, seed: int, params: tuple) -> dict:
 
     b = bundle(path, stamp)
     return projection_trust(b.mu, projection(path, stamp, method, seed, params).embedding, b.labels, seed=seed)
+
+
+@st.cache_data(max_entries=4, show_spinner=False)
+def kl_per_dimension(path: str, stamp: int):
+    """Mean KL to the prior per latent dimension (VAE); the code variance for models without a posterior.
+
+    Once per bundle rather than on every click: it runs over every code."""
+    import torch
+
+    from explorer.autoencoders import VAE
+
+    b = bundle(path, stamp)
+    if "logvar" not in b.latents:
+        return b.mu.var(0)
+    return VAE.kl_to_prior(torch.from_numpy(b.mu), torch.from_numpy(b.latents["logvar"])).mean(0).numpy()

@@ -6,6 +6,7 @@ import numpy as np
 import streamlit as st
 
 from explorer import export
+from explorer.evaluation import posterior_codes
 from explorer.figures import SPLIT_NAMES, latent_bars
 from explorer.ui import cache, state
 from explorer.ui.view import View
@@ -31,15 +32,6 @@ def show_grid(images: np.ndarray, ncols: int, view: View, caption: str | None = 
     return png
 
 
-def kl_per_dimension(view: View) -> np.ndarray:
-    """Mean KL to the prior per latent dimension (VAE); the code variance for models without a posterior."""
-    b = view.bundle
-    if "logvar" in b.latents:
-        mu, lv = b.mu, b.latents["logvar"]
-        return (0.5 * (mu ** 2 + np.exp(lv) - 1 - lv)).mean(0)
-    return b.mu.var(0)
-
-
 def picked_panel(view: View, n_posterior: int = 6) -> None:
     """Everything about the picked image: original, reconstruction, posterior decodes, code, neighbours."""
     b = view.bundle
@@ -59,10 +51,7 @@ def picked_panel(view: View, n_posterior: int = 6) -> None:
     with col2:
         show_grid(recon, 1, view, caption="reconstruction (decoded mean code)")
     if "logvar" in b.latents:
-        rng = np.random.default_rng(view.seed)
-        std = np.exp(0.5 * b.latents["logvar"][idx])
-        z = mu + std * rng.standard_normal((n_posterior, len(mu)))
-        post = b.decode(z.astype(np.float32))
+        post = b.decode(posterior_codes(b, np.full(n_posterior, idx), seed=view.seed))
         st.caption("decodes of codes drawn from the posterior q(z | x)")
         show_grid(post, n_posterior, view, width="stretch")
     dist, nn = cache.neighbours(str(view.path), view.stamp).kneighbors(mu[None], n_neighbors=9)
@@ -71,7 +60,7 @@ def picked_panel(view: View, n_posterior: int = 6) -> None:
     mix = ", ".join(f"{c} {b.class_names[k]}" for k, c in enumerate(counts) if c)
     st.caption(f"the 8 nearest neighbours in latent space ({mix})")
     show_grid(b.images[nn], 8, view, width="stretch")
-    kl = kl_per_dimension(view)
+    kl = cache.kl_per_dimension(str(view.path), view.stamp)
     order = np.argsort(-kl)
     st.plotly_chart(latent_bars(mu, order, title="Latent code (dimensions by mean KL, active first)"),
                     key="latent_bars", config=chart_config(f"{view.key}_code_{idx}"))

@@ -10,7 +10,8 @@ from PIL import Image
 
 from explorer import export
 from explorer.atlas import SUGGESTED_MAX_DISTANCE, decoded_atlas
-from explorer.figures import add_marker
+from explorer.evaluation import posterior_codes
+from explorer.figures import SPLIT_NAMES, add_marker
 from explorer.plausibility import attribute_vector, move_along
 from explorer.ui import cache, state
 from explorer.ui.components import show_grid
@@ -60,9 +61,8 @@ def add_posterior_cloud(fig: go.Figure, view: View, proj, idx: int, n: int = 100
     b = view.bundle
     if "logvar" not in b.latents:
         return
-    rng = np.random.default_rng(view.seed)
-    z = b.mu[idx] + np.exp(0.5 * b.latents["logvar"][idx]) * rng.standard_normal((n, b.mu.shape[1]))
-    add_marker(fig, proj.place(z.astype(np.float32)), "posterior samples", symbol="circle", size=5,
+    z = posterior_codes(b, np.full(n, idx), seed=view.seed)
+    add_marker(fig, proj.place(z), "posterior samples", symbol="circle", size=5,
                colour="rgba(214,39,40,0.55)")
 
 
@@ -119,7 +119,7 @@ def selection_panel(view: View) -> None:
     name = export.safe_filename(view.key, "selection", f"{len(sel)}images")
     c1, c2, c3 = st.columns(3)
     ids_csv = "index,id,class,split\n" + "".join(
-        f"{i},{b.ids[i]},{b.class_names[b.labels[i]]},{('train', 'val', 'test')[b.split[i]]}\n" for i in sel)
+        f"{i},{b.ids[i]},{b.class_names[b.labels[i]]},{SPLIT_NAMES[b.split[i]]}\n" for i in sel)
     c1.download_button("Selected ids (CSV)", ids_csv, file_name=name + ".csv", mime="text/csv", key="dl_sel_csv",
                        on_click="ignore", width="stretch")
     c2.download_button("Selected images (PNG)",

@@ -10,7 +10,7 @@ from explorer.figures import add_marker, add_path, map_figure
 from explorer.paths import path_frames
 from explorer.ui import cache, state
 from explorer.ui import map_layers as layers
-from explorer.ui.components import chart_config, kl_per_dimension, picked_panel, show_grid
+from explorer.ui.components import chart_config, picked_panel, show_grid
 from explorer.ui.view import MAX_POINTS, View, write_link
 
 
@@ -64,7 +64,7 @@ def sliders_ui(view: View) -> None:
     """One slider per latent dimension, most active first; the decoded image follows them."""
     b = view.bundle
     model = b.model
-    kl = kl_per_dimension(view)
+    kl = cache.kl_per_dimension(str(view.path), view.stamp)
     order = np.argsort(-kl)
     centre = model.prior_mean.numpy()
     spread = model.prior_std.numpy()
